@@ -1,0 +1,90 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { desiredState } from './engine/desired.js';
+import { Reconciler, type PassReport } from './engine/pass.js';
+import { type Trigger } from './engine/scheduler.js';
+import type { SettingsSource } from './manifest/settings.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import type { Cloud, NodeBackend as NodeBackendSetting } from './model.js';
+import { NodeProvider, type NodeBackend } from './providers/node/index.js';
+import { createNftablesBackend, nftablesAvailable } from './providers/node/nftables.js';
+import { createUserspaceBackend } from './providers/node/userspace.js';
+import type { Provider } from './providers/provider.js';
+import { createRenderer } from './render/index.js';
+import { openRepoSource, type RepoSource } from './source/repo-source.js';
+
+export interface AgentOptions {
+  repo: string;
+  branch?: string;
+  path?: string;
+  cacheDir?: string;
+  adminSettings?: SettingsSource;
+  templates?: string;
+  allowMassClose?: boolean;
+  /** Clouds this agent serves; clusters on others are shown as unavailable. */
+  clouds?: Cloud[];
+  nodeBackend?: NodeBackendSetting;
+  /** Where the userspace backend listens. */
+  nodeListen?: string;
+  log: Logger;
+}
+
+/** Everything one agent process needs, wired once: the source, the providers, the reconciler, its metrics. */
+export interface Agent {
+  source: RepoSource;
+  reconciler: Reconciler;
+  metrics: Metrics;
+  providers: Partial<Record<Cloud, Provider>>;
+  pass(triggers: Trigger[]): Promise<PassReport>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_CACHE_DIR = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'portcullis');
+
+export async function createAgent(options: AgentOptions): Promise<Agent> {
+  const source = await openRepoSource({ repo: options.repo, cacheDir: options.cacheDir ?? DEFAULT_CACHE_DIR, ...(options.branch ? { branch: options.branch } : {}), ...(options.path ? { path: options.path } : {}) });
+  const renderer = createRenderer({ templatesDir: options.templates });
+  const clouds = new Set<Cloud>(options.clouds ?? ['node']);
+  const providers: Partial<Record<Cloud, Provider>> = {};
+  if (clouds.has('node')) providers.node = new NodeProvider(await chooseNodeBackend(options, source));
+
+  let reconciler: Reconciler | undefined;
+  const metrics = createMetrics(() => reconciler);
+  reconciler = new Reconciler({
+    source,
+    renderer,
+    providers,
+    ...(options.adminSettings ? { adminSettings: options.adminSettings } : {}),
+    allowMassClose: options.allowMassClose ?? false,
+    log: options.log,
+    onPass: (report) => metrics.recordPass(report),
+  });
+  const ready = reconciler;
+  return {
+    source,
+    reconciler: ready,
+    metrics,
+    providers,
+    pass: (triggers) => ready.pass(triggers),
+    close: async () => {
+      await Promise.all(Object.values(providers).map((p) => p.close?.()));
+    },
+  };
+}
+
+/** `node.backend` from the flag, else from the repo's settings at start; `auto` takes nftables when it can. */
+async function chooseNodeBackend(options: AgentOptions, source: RepoSource): Promise<NodeBackend> {
+  let wanted = options.nodeBackend;
+  if (!wanted) {
+    const snapshot = await source.snapshot().catch(() => undefined);
+    wanted = snapshot ? desiredState(snapshot, createRenderer({ templatesDir: options.templates }), options.adminSettings ? { adminSettings: options.adminSettings } : {}).settings.node.backend : 'auto';
+  }
+  const userspace = () => createUserspaceBackend(options.nodeListen ? { listenHost: options.nodeListen } : {});
+  if (wanted === 'userspace') return userspace();
+  const available = await nftablesAvailable();
+  if (available.ok) return createNftablesBackend();
+  if (wanted === 'nftables') throw new Error(`node.backend is nftables but nftables cannot be used here: ${available.reason}`);
+  options.log.info({ reason: available.reason }, 'node.backend auto: nftables is not available, forwarding in userspace');
+  return userspace();
+}

@@ -1,0 +1,56 @@
+import { desiredState, hasErrors } from '../engine/desired.js';
+import { planBetween, planJson, planText, withLastGood } from '../engine/index.js';
+import type { Cluster, Snapshot } from '../model.js';
+import { createRenderer } from '../render/index.js';
+import { locateGit, readDirectory, readRevision, resolveCommit, type GitLocation } from '../source/index.js';
+import { printProblems, readAdminSettings, UsageError, type Io, type RepoOptions } from './io.js';
+
+export interface PlanOptions extends RepoOptions {
+  base?: string;
+  head?: string;
+  format?: 'text' | 'json';
+}
+
+/**
+ * The port changes between two revisions of the config repo, read straight from git: no checkout, no
+ * credentials. Defaults: head is the files on disk, base is HEAD (so `plan` alone shows what uncommitted
+ * edits would do); with --head REV alone, base is REV's first parent (what that commit changed).
+ */
+export async function plan(options: PlanOptions, io: Io): Promise<number> {
+  const loc = await locateGit(options.repo);
+  if (!loc && (options.base !== undefined || options.head !== undefined)) {
+    throw new UsageError(`${options.repo} is not inside a git repository: --base and --head need one`);
+  }
+  const head = options.head !== undefined && loc ? await readRevision(loc, options.head) : await readDirectory(options.repo);
+  const base = loc ? await readBase(loc, options) : undefined;
+
+  const renderer = createRenderer({ templatesDir: options.templates });
+  const adminSettings = await readAdminSettings(options.config);
+  const headState = desiredState(head, renderer, { adminSettings });
+  const baseClusters: Cluster[] = base ? desiredState(base, renderer, { adminSettings }).clusters : [];
+  // A manifest broken at head keeps the base's ports: plan shows what apply would really do.
+  const { clusters, kept } = withLastGood(baseClusters, headState);
+  const result = planBetween({ revision: base?.revision ?? '(none)', clusters: baseClusters }, { revision: head.revision, clusters }, headState.problems);
+
+  if (options.format === 'json') {
+    io.out(planJson(result));
+  } else {
+    const sources = new Map(head.files);
+    if (adminSettings) sources.set(adminSettings.file, adminSettings.text);
+    printProblems(io, headState.problems, sources);
+    for (const name of kept) io.err(`note: cluster '${name}' keeps its current ports until its manifest is fixed\n`);
+    io.out(planText(result));
+  }
+  return hasErrors(headState.problems) ? 1 : 0;
+}
+
+async function readBase(loc: GitLocation, options: PlanOptions): Promise<Snapshot | undefined> {
+  if (options.base !== undefined) return readRevision(loc, options.base);
+  const fallback = options.head !== undefined ? `${options.head}^` : 'HEAD';
+  // A repo with no commits yet, or a root commit: everything in head is new.
+  const exists = await resolveCommit(loc, fallback).then(
+    () => true,
+    () => false,
+  );
+  return exists ? readRevision(loc, fallback) : undefined;
+}

@@ -1,0 +1,76 @@
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { Problem, Snapshot } from '../model.js';
+
+/** A manifest larger than this is refused: no honest cluster manifest is a megabyte. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function fileProblem(file: string, code: 'FILE_UNREADABLE' | 'FILE_TOO_LARGE', message: string): Problem {
+  return { code, severity: 'error', message, at: { file, line: 1, col: 1 } };
+}
+
+export function tooLarge(file: string, bytes: number): Problem {
+  return fileProblem(file, 'FILE_TOO_LARGE', `file is ${bytes} bytes, more than the ${MAX_FILE_BYTES} a manifest may have: split it into several files`);
+}
+
+export function decode(file: string, bytes: Uint8Array): string | Problem {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return fileProblem(file, 'FILE_UNREADABLE', 'file is not UTF-8 text: save it as UTF-8');
+  }
+}
+
+/** The config repo's files as they are on disk (the working tree), without following links out of it. */
+export async function readDirectory(dir: string): Promise<Snapshot> {
+  const root = await realpath(dir);
+  const files = new Map<string, string>();
+  const problems: Problem[] = [];
+
+  const readOne = async (abs: string, rel: string): Promise<void> => {
+    const info = await lstat(abs);
+    let target = abs;
+    if (info.isSymbolicLink()) {
+      const real = await realpath(abs).catch(() => undefined);
+      if (real === undefined || (real !== root && !real.startsWith(root + sep))) {
+        problems.push(fileProblem(rel, 'FILE_UNREADABLE', 'symbolic link points outside the config repo (or nowhere): it is not followed; commit the file itself'));
+        return;
+      }
+      target = real;
+    }
+    const size = (await stat(target)).size;
+    if (size > MAX_FILE_BYTES) return void problems.push(tooLarge(rel, size));
+    const text = decode(rel, await readFile(target));
+    if (typeof text === 'string') files.set(rel, text);
+    else problems.push(text);
+  };
+
+  const walk = async (absDir: string): Promise<void> => {
+    const entries = await readdir(absDir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const entry of entries) {
+      const abs = join(absDir, entry.name);
+      const rel = relative(root, abs).split(sep).join('/');
+      // Symlinked directories are not followed: they are how a repo reaches outside itself, and how loops start.
+      if (entry.isDirectory()) await walk(abs);
+      else if (/\.ya?ml$/.test(entry.name) && (entry.isFile() || entry.isSymbolicLink())) await readOne(abs, rel);
+    }
+  };
+
+  if (await exists(join(root, 'config.yaml'))) await readOne(join(root, 'config.yaml'), 'config.yaml');
+  if (await exists(join(root, 'clusters'))) {
+    const info = await lstat(join(root, 'clusters'));
+    if (info.isDirectory()) await walk(join(root, 'clusters'));
+    else problems.push(fileProblem('clusters', 'FILE_UNREADABLE', 'clusters must be a directory inside the config repo'));
+  }
+  return { revision: 'working-tree', files, problems };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
