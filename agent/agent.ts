@@ -27,6 +27,8 @@ export interface AgentOptions {
   nodeBackend?: NodeBackendSetting;
   /** Where the userspace backend listens. */
   nodeListen?: string;
+  /** Run nft in this network namespace (an agent managing a namespace it does not run in). */
+  nftNetns?: string;
   log: Logger;
 }
 
@@ -82,8 +84,9 @@ async function chooseNodeBackend(options: AgentOptions, source: RepoSource): Pro
   }
   const userspace = () => createUserspaceBackend(options.nodeListen ? { listenHost: options.nodeListen } : {});
   if (wanted === 'userspace') return userspace();
-  const available = await nftablesAvailable();
-  if (available.ok) return createNftablesBackend();
+  const nftOptions = options.nftNetns ? { netns: options.nftNetns } : {};
+  const available = await nftablesAvailable(nftOptions);
+  if (available.ok) return createNftablesBackend(nftOptions);
   if (wanted === 'nftables') throw new Error(`node.backend is nftables but nftables cannot be used here: ${available.reason}`);
   options.log.info({ reason: available.reason }, 'node.backend auto: nftables is not available, forwarding in userspace');
   return userspace();

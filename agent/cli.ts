@@ -70,7 +70,8 @@ const agentOptions = (command: Command): Command =>
     .option('--allow-mass-close', 'let a pass close every open port, or more than guard.max_close_share of them')
     .option('--clouds <list>', `clouds this agent serves, comma-separated (${CLOUDS.join(', ')}); default: node`, cloudList)
     .addOption(new Option('--node-backend <backend>', 'override node.backend').choices(NODE_BACKENDS))
-    .option('--node-listen <host>', 'where the userspace backend listens (default 0.0.0.0)');
+    .option('--node-listen <host>', 'where the userspace backend listens (default 0.0.0.0)')
+    .option('--nft-netns <name>', 'run nft inside this network namespace (ip netns exec)');
 
 function cloudList(value: string): Cloud[] {
   const clouds = value.split(',').map((c) => c.trim());

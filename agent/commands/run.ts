@@ -15,6 +15,7 @@ export interface AgentCommandOptions extends RepoOptions {
   clouds?: Cloud[];
   nodeBackend?: NodeBackend;
   nodeListen?: string;
+  nftNetns?: string;
 }
 
 export interface RunOptions extends AgentCommandOptions {
@@ -43,6 +44,7 @@ async function agentOptions(options: AgentCommandOptions, log: Logger): Promise<
     ...(options.clouds ? { clouds: options.clouds } : {}),
     ...(options.nodeBackend ? { nodeBackend: options.nodeBackend } : {}),
     ...(options.nodeListen ? { nodeListen: options.nodeListen } : {}),
+    ...(options.nftNetns ? { nftNetns: options.nftNetns } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { ClusterStatus } from '../engine/status.js';
+import type { Endpoint } from '../providers/provider.js';
 import { UsageError, type Io } from './io.js';
 
 export interface StatusOptions {
@@ -41,9 +42,14 @@ export function statusTable(clusters: readonly ClusterStatus[], endpoints: boole
     c.target,
     c.state,
     c.ports.join(',') || '<none>',
-    ...(endpoints ? [c.endpoints.map((e) => (e.state === 'pending' ? `${e.protocol}/${e.ports} <pending>` : `${e.address}/${e.protocol}`)).join(',') || '<none>'] : []),
+    ...(endpoints ? [c.endpoints.map(endpointText).join(',') || '<none>'] : []),
   ]);
   return table([header, ...rows]);
+}
+
+function endpointText(e: Endpoint): string {
+  if (e.state === 'pending') return `${e.protocol}/${e.ports} <pending>`;
+  return `${e.address}/${e.protocol}${e.via && e.exposure === 'private' ? ` (via ${e.via})` : ''}`;
 }
 
 /** Columns padded to their widest cell, three spaces apart, as kubectl prints them. */

@@ -9,6 +9,8 @@ export interface Endpoint {
   exposure: Exposure;
   /** `host:port`, `host:from-to`, or a URL; empty while pending. */
   address: string;
+  /** The route through an intermediary, when there is one: the node port a forward listens on. */
+  via?: string;
   state: 'ready' | 'pending';
   /** Why it is pending and what may be wrong, once it has been pending for a while. */
   hint?: string;

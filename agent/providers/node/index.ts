@@ -78,9 +78,10 @@ export class NodeProvider implements Provider {
       if (resource.cluster !== cluster.name) continue;
       const f = fromResource(resource);
       const ports = range(f.port, f.size);
-      endpoints.push({ cluster: cluster.name, protocol: f.protocol, ports, exposure: 'private', address: `${hostPart(f.address)}:${ports}`, state: 'ready' });
+      const nodePorts = range(f.nodePort, f.size);
+      const via = `${publicAddress ? hostPart(publicAddress) : '(node)'}:${nodePorts}`;
+      endpoints.push({ cluster: cluster.name, protocol: f.protocol, ports, exposure: 'private', address: `${hostPart(f.address)}:${ports}`, via, state: 'ready' });
       if (f.exposure === 'public') {
-        const nodePorts = range(f.nodePort, f.size);
         endpoints.push({
           cluster: cluster.name,
           protocol: f.protocol,
