@@ -95,7 +95,7 @@ export class UdpPortForward {
       return;
     }
     session.upstream.send(message, (error) => {
-      if (error) void this.#end(key);
+      if (error) void this.#end(key, session);
     });
   }
 
@@ -109,13 +109,13 @@ export class UdpPortForward {
     const session: Session = {
       upstream,
       pending: [],
-      timer: setTimeout(() => void this.#end(key), this.sessionOptions.idleMs),
+      timer: setTimeout(() => void this.#end(key, session), this.sessionOptions.idleMs),
     };
     // The timer alone must not keep the process alive; the sockets decide that.
     session.timer.unref();
     this.#sessions.set(key, session);
     // ECONNREFUSED (the instance's port is closed) and the like: the next datagram starts afresh.
-    upstream.on('error', () => void this.#end(key));
+    upstream.on('error', () => void this.#end(key, session));
     upstream.on('message', (reply) => {
       if (!this.#open || this.#sessions.get(key) !== session) return;
       this.#touch(key, session);
@@ -123,11 +123,11 @@ export class UdpPortForward {
       this.#socket.send(reply, client.port, client.address, () => {});
     });
     upstream.connect(port, address, (error?: Error) => {
-      if (error) return void this.#end(key); // the instance's host name does not resolve, say
+      if (error) return void this.#end(key, session); // the instance's host name does not resolve, say
       const pending = session.pending ?? [];
       session.pending = undefined;
       if (this.#sessions.get(key) !== session) return;
-      for (const datagram of pending) upstream.send(datagram, (error) => error && void this.#end(key));
+      for (const datagram of pending) upstream.send(datagram, (error) => error && void this.#end(key, session));
     });
     return session;
   }
@@ -139,9 +139,10 @@ export class UdpPortForward {
     this.#sessions.set(key, session);
   }
 
-  #end(key: string): Promise<void> {
+  /** Ends the session of `key`; given `only`, just if that is still the one (a late event of an ended session must not end its successor). */
+  #end(key: string, only?: Session): Promise<void> {
     const session = this.#sessions.get(key);
-    if (!session) return Promise.resolve();
+    if (!session || (only && session !== only)) return Promise.resolve();
     this.#sessions.delete(key);
     clearTimeout(session.timer);
     return new Promise((resolve) => {

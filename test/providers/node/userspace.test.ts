@@ -20,11 +20,17 @@ async function listenTcp(server: net.Server, port = 0): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
+/** `count` distinct TCP ports that are free now (held together while chosen, so no two are the same). */
+async function freeTcpPorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => net.createServer());
+  const ports = await Promise.all(servers.map((s) => listenTcp(s)));
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
 async function freeTcpPort(): Promise<number> {
-  const server = net.createServer();
-  const port = await listenTcp(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  const [port] = await freeTcpPorts(1);
+  return port!;
 }
 
 /** `size` consecutive TCP ports that are free now. */
@@ -217,8 +223,9 @@ describe('userspace node backend: TCP', { timeout: 15_000 }, () => {
   it('refuses peers outside sources, and never reaches the instance for them', async (t) => {
     const instance = await tcpInstance(t, (s) => s.end('secret'));
     const b = backend(t);
-    const closed = forward({ id: 'closed', port: instance.port, nodePort: await freeTcpPort(), sources: ['10.0.0.0/8'] });
-    const open = forward({ id: 'open', port: instance.port, nodePort: await freeTcpPort(), sources: ['10.0.0.0/8', '127.0.0.1'] });
+    const [closedPort, openPort] = (await freeTcpPorts(2)) as [number, number];
+    const closed = forward({ id: 'closed', port: instance.port, nodePort: closedPort, sources: ['10.0.0.0/8'] });
+    const open = forward({ id: 'open', port: instance.port, nodePort: openPort, sources: ['10.0.0.0/8', '127.0.0.1'] });
     await b.apply([closed, open], []);
     assert.deepEqual(await outcome(closed.nodePort), { refused: false, received: '' });
     assert.equal(instance.connections, 0);
@@ -228,7 +235,8 @@ describe('userspace node backend: TCP', { timeout: 15_000 }, () => {
 
   it('closes the client when the instance refuses, and keeps listening', async (t) => {
     const b = backend(t);
-    const f = forward({ port: await freeTcpPort(), nodePort: await freeTcpPort() });
+    const [closedPort, nodePort] = (await freeTcpPorts(2)) as [number, number];
+    const f = forward({ port: closedPort, nodePort });
     await b.apply([f], []);
     assert.deepEqual(await outcome(f.nodePort), { refused: false, received: '' });
     assert.deepEqual(await b.list(), [f]);
