@@ -1,4 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { desiredState } from '../engine/desired.js';
+import type { DesiredState, Snapshot } from '../model.js';
+import { createRenderer } from '../render/index.js';
+import { openSnapshot } from '../source/index.js';
 import { problemLine, problemWithSource } from '../manifest/format-problem.js';
 import type { SettingsSource } from '../manifest/settings.js';
 import type { Problem } from '../model.js';
@@ -27,6 +31,23 @@ export async function readAdminSettings(path: string | undefined): Promise<Setti
     throw new UsageError(`--config ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
   });
   return { file: path, text };
+}
+
+export interface Loaded {
+  snapshot: Snapshot;
+  desired: DesiredState;
+  /** Every file a problem may point into (the repo's and the admin's), for the caret display. */
+  sources: Map<string, string>;
+}
+
+/** The desired state of the repo at `rev` (or on disk), as `validate` and `render` show it. */
+export async function loadDesired(options: RepoOptions, rev?: string): Promise<Loaded> {
+  const snapshot = await openSnapshot(options.repo, rev);
+  const adminSettings = await readAdminSettings(options.config);
+  const desired = desiredState(snapshot, createRenderer({ templatesDir: options.templates }), adminSettings ? { adminSettings } : {});
+  const sources = new Map(snapshot.files);
+  if (adminSettings) sources.set(adminSettings.file, adminSettings.text);
+  return { snapshot, desired, sources };
 }
 
 /** Problems with the source line and a caret, for people; one per paragraph. */

@@ -1,8 +1,6 @@
 import { stringify } from 'yaml';
-import { desiredState, hasErrors } from '../engine/desired.js';
-import { createRenderer } from '../render/index.js';
-import { openSnapshot } from '../source/index.js';
-import { printProblems, readAdminSettings, UsageError, type Io, type RepoOptions } from './io.js';
+import { hasErrors } from '../engine/desired.js';
+import { loadDesired, printProblems, UsageError, type Io, type RepoOptions } from './io.js';
 
 export interface RenderOptions extends RepoOptions {
   rev?: string;
@@ -12,9 +10,7 @@ export interface RenderOptions extends RepoOptions {
 
 /** The desired resources each provider would hold; no provider I/O. */
 export async function render(options: RenderOptions, io: Io): Promise<number> {
-  const snapshot = await openSnapshot(options.repo, options.rev);
-  const adminSettings = await readAdminSettings(options.config);
-  const desired = desiredState(snapshot, createRenderer({ templatesDir: options.templates }), { adminSettings });
+  const { desired, sources } = await loadDesired(options, options.rev);
   let resources = desired.resources;
   let problems = desired.problems;
   if (options.cluster !== undefined) {
@@ -28,8 +24,6 @@ export async function render(options: RenderOptions, io: Io): Promise<number> {
   } else {
     io.out(resources.map((r) => `# ${r.id}\n${stringify(r.body, { lineWidth: 0 })}`).join('---\n'));
   }
-  const sources = new Map(snapshot.files);
-  if (adminSettings) sources.set(adminSettings.file, adminSettings.text);
   printProblems(io, problems, sources);
   return hasErrors(problems) ? 1 : 0;
 }

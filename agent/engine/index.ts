@@ -4,4 +4,4 @@ export { diffResources, isEqualJson } from './resource-diff.js';
 export { withLastGood } from './last-good.js';
 export { formatChange } from './change-line.js';
 export { planText, shortRevision } from './plan-text.js';
-export { planJson, planToJson, type PlanJson, type PlanJsonChange, type PlanJsonProblem } from './plan-json.js';
+export { planJson, planToJson, problemJson, type PlanJson, type PlanJsonChange, type PlanJsonProblem } from './plan-json.js';

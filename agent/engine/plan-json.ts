@@ -52,7 +52,8 @@ function changeJson(c: PortChange): PlanJsonChange {
   return out;
 }
 
-function problemJson(p: Problem): PlanJsonProblem {
+/** A problem as every JSON output (plan, validate, /api/status) writes it: position flattened. */
+export function problemJson(p: Problem): PlanJsonProblem {
   const out: PlanJsonProblem = { code: p.code, severity: p.severity, message: p.message, file: p.at.file, line: p.at.line, col: p.at.col };
   if (p.cluster !== undefined) out.cluster = p.cluster;
   return out;

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { problemJson } from '../engine/plan-json.js';
 import type { Reconciler } from '../engine/pass.js';
 import type { Trigger } from '../engine/scheduler.js';
 import type { Metrics } from '../metrics.js';
@@ -43,7 +44,7 @@ export function createAgentServer(deps: ServerDeps): Server {
           revision: report?.revision ?? null,
           lastPass: report ? { result: report.result, reasons: report.reasons, message: report.message ?? null, startedAt: new Date(report.startedAt).toISOString(), durationMs: report.durationMs } : null,
           clusters: deps.reconciler.status,
-          problems: (report?.problems ?? []).map(({ at, ...rest }) => ({ ...rest, file: at.file, line: at.line, col: at.col })),
+          problems: (report?.problems ?? []).map(problemJson),
         });
       },
     },

@@ -2,21 +2,8 @@ import type { Cluster, Exposure, PortSpec, Position, Protocol, Settings } from '
 
 // Cluster and Settings values built directly, for tests of the pure phases.
 
-/** Every Settings field at its documented default. A fresh object each call: tests may change it. */
-export function defaultSettings(): Settings {
-  return {
-    private_cidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'],
-    kubernetes: {
-      ports: 'loadbalancer',
-      custom_metadata: { labels: {}, annotations: {} },
-      ingress: { class: 'nginx', tls: false },
-    },
-    aws: { use_internal_ips: false },
-    gcp: { vpc_name: 'default' },
-    node: { port_range: { from: 10000, to: 11000 }, backend: 'auto' },
-    guard: { max_close_share: 0.5, allow_mass_close: false },
-  };
-}
+/** Every Settings field at its documented default: the loader's own defaults, a fresh object each call. */
+export { defaultSettings } from '../../agent/manifest/settings.js';
 
 export const position = (file = 'clusters/test.yaml', line = 1, col = 1): Position => ({ file, line, col });
 
