@@ -25,6 +25,8 @@ export interface ClusterProblem {
 /** What a provider is told about the pass it takes part in. */
 export interface ProviderScope {
   settings: Settings;
+  /** The config revision this pass applies: providers stamp it on what they write, outside the compared body. */
+  revision: string;
   /** Clusters of this provider's cloud that Git asks for (including ones kept at their last good state). */
   clusters: Cluster[];
   /** Names of clusters this provider held resources for at the last pass: it must look for them too, to close them. */
@@ -49,6 +51,11 @@ export interface Provider {
   /** Applies every change of a pass as one transaction (all or nothing), for backends that have them. */
   applyBatch?(changes: ResourceChange[], scope: ProviderScope): Promise<void>;
   endpoints(cluster: Cluster, actual: Resource[], scope: ProviderScope): Endpoint[];
+  /**
+   * Calls `drift` when someone changes or deletes a resource this provider owns, so self-heal takes
+   * seconds rather than a resync interval. Returns a function that stops watching.
+   */
+  watch?(drift: (why: string) => void): () => void;
   /** Releases sockets, watches and clients. */
   close?(): Promise<void>;
 }

@@ -19,7 +19,7 @@ const change = (action: ResourceChange['action'], r: Resource, actual?: Resource
   ...(action !== 'deleted' ? { desired: r } : {}),
   ...(action !== 'created' ? { actual: actual ?? r } : {}),
 });
-const scope: ProviderScope = { settings: defaultSettings(), clusters: [], known: [] };
+const scope: ProviderScope = { settings: defaultSettings(), revision: 'test', clusters: [], known: [] };
 const instant: RetryDeps = { sleep: async () => {}, random: () => 0.5 };
 const options = { concurrency: 3, retry: { attempts: 4, baseDelayMs: 10, maxDelayMs: 100 }, deps: instant };
 
