@@ -6,7 +6,8 @@ import { Reconciler, type PassReport } from './engine/pass.js';
 import { type Trigger } from './engine/scheduler.js';
 import type { SettingsSource } from './manifest/settings.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import type { Cloud, NodeBackend as NodeBackendSetting } from './model.js';
+import { CLOUDS, type Cloud, type NodeBackend as NodeBackendSetting } from './model.js';
+import { KubernetesProvider } from './providers/kubernetes/index.js';
 import { NodeProvider, type NodeBackend } from './providers/node/index.js';
 import { createNftablesBackend, nftablesAvailable } from './providers/node/nftables.js';
 import { createUserspaceBackend } from './providers/node/userspace.js';
@@ -47,9 +48,11 @@ export const DEFAULT_CACHE_DIR = join(process.env.XDG_CACHE_HOME ?? join(homedir
 export async function createAgent(options: AgentOptions): Promise<Agent> {
   const source = await openRepoSource({ repo: options.repo, cacheDir: options.cacheDir ?? DEFAULT_CACHE_DIR, ...(options.branch ? { branch: options.branch } : {}), ...(options.path ? { path: options.path } : {}) });
   const renderer = createRenderer({ templatesDir: options.templates });
-  const clouds = new Set<Cloud>(options.clouds ?? ['node']);
+  const clouds = new Set<Cloud>(options.clouds ?? CLOUDS);
   const providers: Partial<Record<Cloud, Provider>> = {};
   if (clouds.has('node')) providers.node = new NodeProvider(await chooseNodeBackend(options, source));
+  // Cloud providers connect lazily: one with no cluster to serve never loads credentials.
+  if (clouds.has('kubernetes')) providers.kubernetes = new KubernetesProvider();
 
   let reconciler: Reconciler | undefined;
   const metrics = createMetrics(() => reconciler);

@@ -106,6 +106,14 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
     stoppers.push(() => watcher.close());
   }
 
+  for (const provider of Object.values(agent.providers)) {
+    const stop = provider.watch?.((why) => {
+      log.info({ cloud: provider.cloud, why }, 'drift: someone changed what portcullis holds');
+      trigger('drift');
+    });
+    if (stop) stoppers.push(stop);
+  }
+
   await scheduler.request('startup');
   if (options.once) {
     await shutdown();

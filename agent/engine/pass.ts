@@ -148,12 +148,14 @@ export class Reconciler {
     for (const name of kept) resourcesOf.set(name, this.lastGood.get(name)?.resources ?? []);
 
     // observe, diff (per provider, concurrently)
+    const hasGoodState = new Set(this.lastGood.keys());
     const clouds = new Set<Cloud>(Object.keys(this.options.providers) as Cloud[]);
     const plans = await Promise.all(
       [...clouds].map(async (cloud) => {
         const provider = this.options.providers[cloud]!;
         const scope: ProviderScope = {
           settings,
+          revision: snapshot.revision,
           clusters: clusters.filter((c) => c.cloud === cloud),
           known: [...new Set((this.observed.get(cloud) ?? []).map((r) => r.cluster))],
         };
@@ -170,7 +172,9 @@ export class Reconciler {
           wanted = completed.resources;
           for (const p of completed.problems) clusterErrors.set(p.cluster, p.message);
         }
-        return { cloud, provider, scope, actual, changes: diffResources(wanted, actual), clusterErrors };
+        const unread = unreadClusters(actual, scope, hasGoodState, desired);
+        wanted = [...wanted, ...actual.filter((r) => unread.includes(r.cluster))];
+        return { cloud, provider, scope, actual, changes: diffResources(wanted, actual), clusterErrors, unread };
       }),
     );
 
@@ -252,9 +256,45 @@ export class Reconciler {
         updatedAt: this.now(),
       });
     }
+    for (const plan of plans) {
+      for (const name of plan.unread ?? []) {
+        const previousStatus = this.statuses.get(name);
+        const broken = [...new Set(desired.problems.filter((p) => p.severity === 'error').map((p) => p.at.file))];
+        nextStatuses.set(name, {
+          name,
+          cloud: plan.cloud,
+          target: previousStatus?.target ?? '(unknown)',
+          ports: previousStatus?.ports ?? [],
+          state: 'kept',
+          ...(previousStatus?.revision ? { revision: previousStatus.revision } : {}),
+          lastError: `no manifest that loads names this cluster, and ${broken.join(', ') || 'its manifest'} has errors: keeping the ports it holds until they load`,
+          endpoints: previousStatus?.endpoints ?? [],
+          updatedAt: this.now(),
+        });
+      }
+    }
+    // A cluster gone from Git whose close the guard refused still has open ports: it stays visible, as blocked.
+    if (!verdict.allowed) {
+      for (const name of new Set(allChanges.filter((c) => c.action === 'deleted').map((c) => c.cluster))) {
+        const previousStatus = this.statuses.get(name);
+        if (nextStatuses.has(name) || !previousStatus) continue;
+        nextStatuses.set(name, { ...previousStatus, state: 'blocked', ...(verdict.message ? { lastError: verdict.message } : {}), updatedAt: this.now() });
+      }
+    }
     this.statuses = nextStatuses;
     for (const plan of plans) if (plan.actual) this.observed.set(plan.cloud, heldAfter(plan.actual, outcomesByCloud.get(plan.cloud) ?? []));
   }
+}
+
+/**
+ * Clusters a provider holds that no manifest of this revision defines, while some manifest (or the
+ * settings) failed to load and this agent has no last good state for them, as after a restart: the broken
+ * file may well be theirs, and a typo is not an intent to close, so they keep what they hold.
+ */
+function unreadClusters(actual: readonly Resource[], scope: ProviderScope, hasGoodState: ReadonlySet<string>, desired: DesiredState): string[] {
+  const asked = new Set(scope.clusters.map((c) => c.name));
+  const unsure = (name: string) => !desired.settingsOk || desired.brokenFiles.length > 0 || desired.brokenClusters.includes(name);
+  return [...new Set(actual.map((r) => r.cluster))].filter((name) => !asked.has(name) && !hasGoodState.has(name) && unsure(name)).sort();
 }
 
 /** What a provider holds after the pass: the observed resources with the successful changes applied. */

@@ -12,11 +12,18 @@ export type Allocation = { ok: true; start: number } | { ok: false; reason: stri
 
 /**
  * Gives each forward a block of node ports. A forward keeps the block it is observed with, so ports stay
- * put across passes and restarts; a new one starts looking at a place derived from its id (so the same
- * repo allocates the same ports even with nothing observed, as after a userspace restart) and takes the
- * first free block from there, wrapping around.
+ * put across passes and restarts; a new one starts looking at a place derived from its id and takes the
+ * first free block from there, wrapping around. So forwards allocated together get the same ports again
+ * with nothing observed (as after a userspace restart); but when two ids prefer the same place, the one
+ * that came first holds it, and with nothing observed the one first by id does: they may trade ports.
  */
-export function allocateBlocks(requests: readonly BlockRequest[], observed: ReadonlyMap<string, { start: number; size: number }>, range: PortRangeSetting): Map<string, Allocation> {
+export function allocateBlocks(
+  requests: readonly BlockRequest[],
+  observed: ReadonlyMap<string, { start: number; size: number }>,
+  range: PortRangeSetting,
+  /** Blocks of forwards that stay as they are without being allocated now: no request may take their ports. */
+  reserved: readonly { start: number; size: number }[] = [],
+): Map<string, Allocation> {
   const span = range.to - range.from + 1;
   const used = new Uint8Array(span);
   const result = new Map<string, Allocation>();
@@ -26,6 +33,12 @@ export function allocateBlocks(requests: readonly BlockRequest[], observed: Read
     for (let p = start - range.from; p < start - range.from + size; p++) if (used[p]) return false;
     return true;
   };
+
+  for (const block of reserved) {
+    const from = Math.max(block.start, range.from);
+    const to = Math.min(block.start + block.size - 1, range.to);
+    if (from <= to) mark(from, to - from + 1);
+  }
 
   const sorted = [...requests].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   // Observed blocks first, so a new forward can never take a port an existing one holds.

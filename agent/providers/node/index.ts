@@ -32,11 +32,17 @@ export class NodeProvider implements Provider {
 
   complete(desired: Resource[], actual: Resource[], scope: ProviderScope): { resources: Resource[]; problems: ClusterProblem[] } {
     const rendered = desired.map((r) => ({ resource: r, forward: r.body as unknown as RenderedForward }));
-    const held = new Map(actual.map((r) => [r.id, { start: Number(r.body.node_port), size: Number(r.body.size) }]));
+    const blockOf = (r: Resource) => ({ start: Number(r.body.node_port), size: Number(r.body.size) });
+    const held = new Map(actual.map((r) => [r.id, blockOf(r)]));
+    // Forwards of clusters not completed here (a cluster whose manifest does not load keeps what it holds,
+    // one gone from Git may be kept by the guard) still hold their node ports through this pass.
+    const completing = new Set(scope.clusters.map((c) => c.name));
+    const reserved = actual.filter((r) => !completing.has(r.cluster)).map(blockOf);
     const blocks = allocateBlocks(
       rendered.map(({ resource, forward }) => ({ id: resource.id, size: forward.to - forward.from + 1 })),
       held,
       scope.settings.node.port_range,
+      reserved,
     );
     const resources: Resource[] = [];
     const problems: ClusterProblem[] = [];
