@@ -1,5 +1,5 @@
 import type { Cluster, Exposure, Protocol, Settings } from '../model.js';
-import type { BaseContext, PortContext, TemplateContext } from './context.js';
+import { modeProblem, TEMPLATES, type BaseContext, type ContextResult, type PortContext, type TemplateContext } from './context.js';
 import { shortHash } from './filters.js';
 import { isIpv6, sourcesKey } from './sources.js';
 
@@ -90,7 +90,24 @@ export interface ForwardContext extends PortContext {
   address: string;
 }
 
-export function nodeContext(base: BaseContext, cluster: Of<'node'>): TemplateContext {
-  const forwards: ForwardContext[] = base.ports.map((port) => ({ ...port, address: cluster.node.address }));
-  return { ...base, address: cluster.node.address, forwards };
+/** Node ports one node cluster may take: each forwarded port holds one, for as long as it is declared. */
+export const MAX_NODE_FORWARDS = 1024;
+
+/**
+ * One forward per port, not per range: a port keeps its node port when a neighbour joins or leaves its
+ * range (normalising merges `[8000, 8002]` plus `8001` into 8000-8002, which must not move 8000).
+ */
+export function nodeContext(base: BaseContext, cluster: Of<'node'>): ContextResult {
+  const total = base.ports.reduce((n, port) => n + port.to - port.from + 1, 0);
+  const forwards: ForwardContext[] = [];
+  if (total <= MAX_NODE_FORWARDS) {
+    for (const port of base.ports) {
+      for (let p = port.from; p <= port.to; p++) forwards.push({ ...port, from: p, to: p, range: String(p), address: cluster.node.address });
+    }
+  }
+  const problems =
+    total > MAX_NODE_FORWARDS
+      ? [modeProblem(cluster, `${total} ports to forward, more than the ${MAX_NODE_FORWARDS} a node cluster may hold (each takes a node port): narrow the ranges, or split the cluster`)]
+      : [];
+  return { template: TEMPLATES.node, context: { ...base, address: cluster.node.address, forwards }, problems };
 }

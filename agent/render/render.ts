@@ -74,6 +74,6 @@ export function contextFor(cluster: Cluster, settings: Settings): ContextResult 
     case 'gcp':
       return { template: TEMPLATES.gcp, context: gcpContext(base, cluster, settings), problems: [] };
     case 'node':
-      return { template: TEMPLATES.node, context: nodeContext(base, cluster), problems: [] };
+      return nodeContext(base, cluster);
   }
 }

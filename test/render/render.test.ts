@@ -83,10 +83,21 @@ describe('shipped templates (golden files; UPDATE_GOLDEN=1 rewrites them)', () =
     assertGolden(golden('gcp-firewall'), asYaml(resources));
   });
 
-  it('node-forward: one forward per port spec', () => {
+  it('node-forward: one forward per port, so a port keeps its node port when its range grows', () => {
     const resources = renderAll([nodeCluster('jupyter', { ports: mixedPorts(), labels: { team: 'ml' } })], defaultSettings());
-    assert.deepEqual(resources.map((r) => r.name), ['jupyter-tcp-80', 'jupyter-udp-53', 'jupyter-tcp-8888', 'jupyter-tcp-10020-10022']);
+    assert.deepEqual(
+      resources.map((r) => r.name),
+      ['jupyter-tcp-80', 'jupyter-udp-53', 'jupyter-tcp-8888', 'jupyter-tcp-10020', 'jupyter-tcp-10021', 'jupyter-tcp-10022'],
+    );
     assertGolden(golden('node-forward'), asYaml(resources));
+  });
+
+  it('node-forward: refuses more forwarded ports than a node cluster may hold', () => {
+    const renderer = createRenderer();
+    const result = renderer.render(nodeCluster('wide', { ports: [spec(1000, 3000)] }), defaultSettings());
+    assert.deepEqual(result.resources, []);
+    assert.equal(result.problems[0]?.code, 'MODE_UNSUPPORTED');
+    assert.match(result.problems[0]!.message, /2001 ports to forward, more than the 1024/);
   });
 });
 

@@ -79,21 +79,19 @@ export class NodeProvider implements Provider {
 
   endpoints(cluster: Cluster, actual: Resource[], scope: ProviderScope): Endpoint[] {
     const publicAddress = scope.settings.node.public_address;
+    const node = publicAddress ? hostPart(publicAddress) : '(node)';
     const endpoints: Endpoint[] = [];
-    for (const resource of actual) {
-      if (resource.cluster !== cluster.name) continue;
-      const f = fromResource(resource);
+    for (const f of runs(actual.filter((r) => r.cluster === cluster.name).map(fromResource))) {
       const ports = range(f.port, f.size);
       const nodePorts = range(f.nodePort, f.size);
-      const via = `${publicAddress ? hostPart(publicAddress) : '(node)'}:${nodePorts}`;
-      endpoints.push({ cluster: cluster.name, protocol: f.protocol, ports, exposure: 'private', address: `${hostPart(f.address)}:${ports}`, via, state: 'ready' });
+      endpoints.push({ cluster: cluster.name, protocol: f.protocol, ports, exposure: 'private', address: `${hostPart(f.address)}:${ports}`, via: `${node}:${nodePorts}`, state: 'ready' });
       if (f.exposure === 'public') {
         endpoints.push({
           cluster: cluster.name,
           protocol: f.protocol,
           ports,
           exposure: 'public',
-          address: publicAddress ? `${hostPart(publicAddress)}:${nodePorts}` : `(node):${nodePorts}`,
+          address: `${node}:${nodePorts}`,
           state: 'ready',
           ...(publicAddress ? {} : { hint: 'set node.public_address to show the address clients use' }),
         });
@@ -105,6 +103,19 @@ export class NodeProvider implements Provider {
   async close(): Promise<void> {
     await this.backend.close();
   }
+}
+
+/** Forwards of consecutive ports on consecutive node ports read as one range, as they were declared. */
+function runs(forwards: NodeForward[]): NodeForward[] {
+  const sorted = [...forwards].sort((a, b) => (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : a.port - b.port));
+  const out: NodeForward[] = [];
+  for (const f of sorted) {
+    const last = out.at(-1);
+    const joins = last && last.protocol === f.protocol && last.address === f.address && last.exposure === f.exposure && last.port + last.size === f.port && last.nodePort + last.size === f.nodePort;
+    if (joins) out[out.length - 1] = { ...last, size: last.size + f.size };
+    else out.push({ ...f });
+  }
+  return out;
 }
 
 const range = (from: number, size: number): string => (size === 1 ? String(from) : `${from}-${from + size - 1}`);
