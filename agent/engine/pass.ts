@@ -4,12 +4,13 @@ import type { Provider, ProviderScope } from '../providers/provider.js';
 import type { Renderer } from '../render/index.js';
 import { converge, DEFAULT_CONVERGE, type ChangeOutcome, type ConvergeOptions } from './converge.js';
 import { desiredState } from './desired.js';
-import { guardCloses } from './guard.js';
+import { guardCloses, type GuardVerdict } from './guard.js';
 import { portsOf } from './ports-of.js';
 import { withLastGood } from './last-good.js';
 import { diffResources } from './resource-diff.js';
 import type { Trigger } from './scheduler.js';
-import { describePort, describeTarget, type ClusterState, type ClusterStatus } from './status.js';
+import { heldAfter, recordStatuses, type ProviderPlan } from './record.js';
+import type { ClusterStatus } from './status.js';
 
 /** Where a pass gets the config repo: fetches when it needs to, never yields a half-fetched tree. */
 export interface Source {
@@ -121,168 +122,113 @@ export class Reconciler {
   }
 
   private async run(report: PassReport): Promise<void> {
-    // fetch
-    let snapshot: Snapshot;
+    const snapshot = await this.fetch(report);
+    if (!snapshot) return;
+    const { desired, settings, clusters, resourcesOf } = this.load(snapshot, report);
+    const plans = await Promise.all(Object.values(this.options.providers).map((provider) => this.observeAndDiff(provider, snapshot.revision, desired, settings, clusters, resourcesOf)));
+    const verdict = this.guard(plans, settings, report);
+    const outcomes = await this.converge(plans, verdict, report);
+    this.record(snapshot.revision, desired, clusters, resourcesOf, plans, outcomes, verdict);
+  }
+
+  private async fetch(report: PassReport): Promise<Snapshot | undefined> {
     try {
-      snapshot = await this.options.source.snapshot();
+      const snapshot = await this.options.source.snapshot();
+      report.revision = snapshot.revision;
+      return snapshot;
     } catch (err) {
       report.reasons.push('SourceFailed');
       report.message = `cannot read the config repo: ${err instanceof Error ? err.message : String(err)}; ports stay as they are`;
-      return;
+      return undefined;
     }
-    report.revision = snapshot.revision;
+  }
 
-    // load, check, render
+  /** load, check, render; then what a broken manifest keeps from the last good state. */
+  private load(snapshot: Snapshot, report: PassReport) {
     const desired = desiredState(snapshot, this.options.renderer, this.options.adminSettings ? { adminSettings: this.options.adminSettings } : {});
     this.lastDesired = desired;
     report.problems = desired.problems;
     const settings = desired.settingsOk ? desired.settings : (this.lastSettings ?? desired.settings);
-    const previous = [...this.lastGood.values()].map((g) => g.cluster);
-    const { clusters, kept } = withLastGood(previous, desired);
-    const fresh = new Map(desired.clusters.map((c) => [c.name, c]));
+    const { clusters, kept } = withLastGood(
+      [...this.lastGood.values()].map((g) => g.cluster),
+      desired,
+    );
     const resourcesOf = new Map<string, Resource[]>();
     for (const resource of desired.resources) {
       const list = resourcesOf.get(resource.cluster) ?? resourcesOf.set(resource.cluster, []).get(resource.cluster)!;
       list.push(resource);
     }
     for (const name of kept) resourcesOf.set(name, this.lastGood.get(name)?.resources ?? []);
+    return { desired, settings, clusters, resourcesOf };
+  }
 
-    // observe, diff (per provider, concurrently)
-    const hasGoodState = new Set(this.lastGood.keys());
-    const clouds = new Set<Cloud>(Object.keys(this.options.providers) as Cloud[]);
-    const plans = await Promise.all(
-      [...clouds].map(async (cloud) => {
-        const provider = this.options.providers[cloud]!;
-        const scope: ProviderScope = {
-          settings,
-          revision: snapshot.revision,
-          clusters: clusters.filter((c) => c.cloud === cloud),
-          known: [...new Set((this.observed.get(cloud) ?? []).map((r) => r.cluster))],
-        };
-        let actual: Resource[];
-        try {
-          actual = await provider.observe(scope);
-        } catch (err) {
-          return { cloud, provider, scope, error: `${cloud}: cannot observe: ${err instanceof Error ? err.message : String(err)}` };
-        }
-        let wanted = scope.clusters.flatMap((c) => resourcesOf.get(c.name) ?? []);
-        const clusterErrors = new Map<string, string>();
-        if (provider.complete) {
-          const completed = provider.complete(wanted, actual, scope);
-          wanted = completed.resources;
-          for (const p of completed.problems) clusterErrors.set(p.cluster, p.message);
-        }
-        const unread = unreadClusters(actual, scope, hasGoodState, desired);
-        wanted = [...wanted, ...actual.filter((r) => unread.includes(r.cluster))];
-        return { cloud, provider, scope, actual, changes: diffResources(wanted, actual), clusterErrors, unread };
-      }),
+  private async observeAndDiff(provider: Provider, revision: string, desired: DesiredState, settings: Settings, clusters: Cluster[], resourcesOf: Map<string, Resource[]>): Promise<ProviderPlan> {
+    const cloud = provider.cloud;
+    const scope: ProviderScope = {
+      settings,
+      revision,
+      clusters: clusters.filter((c) => c.cloud === cloud),
+      known: [...new Set((this.observed.get(cloud) ?? []).map((r) => r.cluster))],
+    };
+    let actual: Resource[];
+    try {
+      actual = await provider.observe(scope);
+    } catch (err) {
+      return { cloud, provider, scope, error: `${cloud}: cannot observe: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    let wanted = scope.clusters.flatMap((c) => resourcesOf.get(c.name) ?? []);
+    const clusterErrors = new Map<string, string>();
+    if (provider.complete) {
+      const completed = provider.complete(wanted, actual, scope);
+      wanted = completed.resources;
+      for (const p of completed.problems) clusterErrors.set(p.cluster, p.message);
+    }
+    const unread = unreadClusters(actual, scope, new Set(this.lastGood.keys()), desired);
+    wanted = [...wanted, ...actual.filter((r) => unread.includes(r.cluster))];
+    return { cloud, provider, scope, actual, changes: diffResources(wanted, actual), clusterErrors, unread };
+  }
+
+  private guard(plans: ProviderPlan[], settings: Settings, report: PassReport): GuardVerdict {
+    const verdict = guardCloses(
+      plans.flatMap((p) => p.changes ?? []),
+      portsOf,
+      settings.guard,
+      this.options.allowMassClose,
     );
-
-    // guard
-    const allChanges = plans.flatMap((p) => p.changes ?? []);
-    const verdict = guardCloses(allChanges, portsOf, settings.guard, this.options.allowMassClose);
     if (!verdict.allowed) {
       report.result = 'blocked';
       report.reasons.push('Guarded');
       report.message = verdict.message;
     }
+    return verdict;
+  }
 
-    // converge
-    const outcomesByCloud = new Map<Cloud, ChangeOutcome[]>();
+  private async converge(plans: ProviderPlan[], verdict: GuardVerdict, report: PassReport): Promise<Map<Cloud, ChangeOutcome[]>> {
+    const outcomes = new Map<Cloud, ChangeOutcome[]>();
     await Promise.all(
       plans.map(async (plan) => {
         if (!plan.changes || !verdict.allowed) return;
-        const outcomes = await converge(plan.changes, plan.provider, plan.scope, this.options.converge ?? DEFAULT_CONVERGE);
-        outcomesByCloud.set(plan.cloud, outcomes);
-        report.outcomes.push(...outcomes);
+        const done = await converge(plan.changes, plan.provider, plan.scope, this.options.converge ?? DEFAULT_CONVERGE);
+        outcomes.set(plan.cloud, done);
+        report.outcomes.push(...done);
       }),
     );
     if (report.outcomes.some((o) => !o.ok)) report.reasons.push('ConvergeFailed');
-    if (plans.some((p) => p.error)) report.reasons.push('ObserveFailed');
     const errors = plans.flatMap((p) => (p.error ? [p.error] : []));
-    if (errors.length > 0) report.message = [report.message, ...errors].filter(Boolean).join('; ');
+    if (errors.length > 0) {
+      report.reasons.push('ObserveFailed');
+      report.message = [report.message, ...errors].filter(Boolean).join('; ');
+    }
+    return outcomes;
+  }
 
-    // record
+  private record(revision: string, desired: DesiredState, clusters: Cluster[], resourcesOf: Map<string, Resource[]>, plans: ProviderPlan[], outcomes: Map<Cloud, ChangeOutcome[]>, verdict: GuardVerdict): void {
     if (desired.settingsOk) this.lastSettings = desired.settings;
     for (const cluster of desired.clusters) this.lastGood.set(cluster.name, { cluster, resources: resourcesOf.get(cluster.name) ?? [] });
     const live = new Set(clusters.map((c) => c.name));
     for (const name of this.lastGood.keys()) if (!live.has(name)) this.lastGood.delete(name);
-
-    const problemsOf = (name: string) => desired.problems.filter((p) => p.cluster === name || (this.lastGood.get(name)?.cluster.at.file === p.at.file && p.cluster === undefined));
-    const nextStatuses = new Map<string, ClusterStatus>();
-    for (const cluster of clusters) {
-      const plan = plans.find((p) => p.cloud === cluster.cloud);
-      const previousStatus = this.statuses.get(cluster.name);
-      let state: ClusterState = 'synced';
-      let lastError: string | undefined;
-      let revision = previousStatus?.revision;
-      let heldNow: Resource[] = [];
-      if (!plan) {
-        state = 'unavailable';
-        lastError = `no ${cluster.cloud} provider runs in this agent`;
-      } else if (plan.error) {
-        state = 'failed';
-        lastError = plan.error;
-      } else {
-        const outcomes = (outcomesByCloud.get(cluster.cloud) ?? []).filter((o) => o.change.cluster === cluster.name);
-        const failed = outcomes.filter((o) => !o.ok);
-        heldNow = heldAfter(plan.actual ?? [], outcomes).filter((r) => r.cluster === cluster.name);
-        const pending = (plan.changes ?? []).some((c) => c.cluster === cluster.name && c.action !== 'unchanged');
-        if (!verdict.allowed && pending) {
-          state = 'blocked';
-          lastError = verdict.message;
-        } else if (failed.length > 0) {
-          state = 'progressing';
-          lastError = failed.map((o) => o.error).join('; ');
-        } else if (plan.clusterErrors?.has(cluster.name)) {
-          state = 'failed';
-          lastError = plan.clusterErrors.get(cluster.name);
-        } else if (!fresh.has(cluster.name)) {
-          state = 'kept';
-          lastError = problemsOf(cluster.name)[0]?.message ?? 'manifest has errors: keeping its last good ports';
-        } else {
-          revision = snapshot.revision;
-        }
-      }
-      nextStatuses.set(cluster.name, {
-        name: cluster.name,
-        cloud: cluster.cloud,
-        target: describeTarget(cluster),
-        ports: cluster.ports.map(describePort),
-        state,
-        ...(revision ? { revision } : {}),
-        ...(lastError ? { lastError } : {}),
-        endpoints: plan && !plan.error ? plan.provider.endpoints(cluster, heldNow, plan.scope) : (previousStatus?.endpoints ?? []),
-        updatedAt: this.now(),
-      });
-    }
-    for (const plan of plans) {
-      for (const name of plan.unread ?? []) {
-        const previousStatus = this.statuses.get(name);
-        const broken = [...new Set(desired.problems.filter((p) => p.severity === 'error').map((p) => p.at.file))];
-        nextStatuses.set(name, {
-          name,
-          cloud: plan.cloud,
-          target: previousStatus?.target ?? '(unknown)',
-          ports: previousStatus?.ports ?? [],
-          state: 'kept',
-          ...(previousStatus?.revision ? { revision: previousStatus.revision } : {}),
-          lastError: `no manifest that loads names this cluster, and ${broken.join(', ') || 'its manifest'} has errors: keeping the ports it holds until they load`,
-          endpoints: previousStatus?.endpoints ?? [],
-          updatedAt: this.now(),
-        });
-      }
-    }
-    // A cluster gone from Git whose close the guard refused still has open ports: it stays visible, as blocked.
-    if (!verdict.allowed) {
-      for (const name of new Set(allChanges.filter((c) => c.action === 'deleted').map((c) => c.cluster))) {
-        const previousStatus = this.statuses.get(name);
-        if (nextStatuses.has(name) || !previousStatus) continue;
-        nextStatuses.set(name, { ...previousStatus, state: 'blocked', ...(verdict.message ? { lastError: verdict.message } : {}), updatedAt: this.now() });
-      }
-    }
-    this.statuses = nextStatuses;
-    for (const plan of plans) if (plan.actual) this.observed.set(plan.cloud, heldAfter(plan.actual, outcomesByCloud.get(plan.cloud) ?? []));
+    this.statuses = recordStatuses({ revision, desired, clusters, plans, outcomes, verdict, previous: this.statuses, now: this.now() });
+    for (const plan of plans) if (plan.actual) this.observed.set(plan.cloud, heldAfter(plan.actual, outcomes.get(plan.cloud) ?? []));
   }
 }
 
@@ -295,17 +241,6 @@ function unreadClusters(actual: readonly Resource[], scope: ProviderScope, hasGo
   const asked = new Set(scope.clusters.map((c) => c.name));
   const unsure = (name: string) => !desired.settingsOk || desired.brokenFiles.length > 0 || desired.brokenClusters.includes(name);
   return [...new Set(actual.map((r) => r.cluster))].filter((name) => !asked.has(name) && !hasGoodState.has(name) && unsure(name)).sort();
-}
-
-/** What a provider holds after the pass: the observed resources with the successful changes applied. */
-function heldAfter(actual: readonly Resource[], outcomes: readonly ChangeOutcome[]): Resource[] {
-  const held = new Map(actual.map((r) => [r.id, r]));
-  for (const { change, ok } of outcomes) {
-    if (!ok) continue;
-    if (change.action === 'deleted') held.delete(change.id);
-    else if (change.desired) held.set(change.id, change.desired);
-  }
-  return [...held.values()];
 }
 
 export type { ResourceChange };
