@@ -6,7 +6,8 @@ import { Reconciler, type PassReport } from './engine/pass.js';
 import { type Trigger } from './engine/scheduler.js';
 import type { SettingsSource } from './manifest/settings.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { CLOUDS, type Cloud, type NodeBackend as NodeBackendSetting } from './model.js';
+import type { Cloud, NodeBackend as NodeBackendSetting } from './model.js';
+import { createAwsProvider } from './providers/aws/index.js';
 import { KubernetesProvider } from './providers/kubernetes/index.js';
 import { NodeProvider, type NodeBackend } from './providers/node/index.js';
 import { createNftablesBackend, nftablesAvailable } from './providers/node/nftables.js';
@@ -23,13 +24,15 @@ export interface AgentOptions {
   adminSettings?: SettingsSource;
   templates?: string;
   allowMassClose?: boolean;
-  /** Clouds this agent serves; clusters on others are shown as unavailable. */
+  /** Clouds this agent serves from the start; clusters on others are shown as unavailable. Default: each cloud as manifests name it. */
   clouds?: Cloud[];
   nodeBackend?: NodeBackendSetting;
   /** Where the userspace backend listens. */
   nodeListen?: string;
   /** Run nft in this network namespace (an agent managing a namespace it does not run in). */
   nftNetns?: string;
+  /** Called when a provider sees someone change what portcullis holds (a watch event). */
+  onDrift?: (cloud: Cloud, why: string) => void;
   log: Logger;
 }
 
@@ -48,11 +51,36 @@ export const DEFAULT_CACHE_DIR = join(process.env.XDG_CACHE_HOME ?? join(homedir
 export async function createAgent(options: AgentOptions): Promise<Agent> {
   const source = await openRepoSource({ repo: options.repo, cacheDir: options.cacheDir ?? DEFAULT_CACHE_DIR, ...(options.branch ? { branch: options.branch } : {}), ...(options.path ? { path: options.path } : {}) });
   const renderer = createRenderer({ templatesDir: options.templates });
-  const clouds = new Set<Cloud>(options.clouds ?? CLOUDS);
   const providers: Partial<Record<Cloud, Provider>> = {};
-  if (clouds.has('node')) providers.node = new NodeProvider(await chooseNodeBackend(options, source));
-  // Cloud providers connect lazily: one with no cluster to serve never loads credentials.
-  if (clouds.has('kubernetes')) providers.kubernetes = new KubernetesProvider();
+  const stopWatches: (() => void)[] = [];
+  const start = async (cloud: Cloud): Promise<Provider> => {
+    const provider = await make(cloud);
+    const onDrift = options.onDrift;
+    const stop = onDrift && provider.watch?.((why) => onDrift(cloud, why));
+    if (stop) stopWatches.push(stop);
+    return provider;
+  };
+  const make = async (cloud: Cloud): Promise<Provider> => {
+    switch (cloud) {
+      case 'node':
+        return new NodeProvider(await chooseNodeBackend(options, source));
+      case 'kubernetes':
+        return new KubernetesProvider();
+      case 'aws':
+        return createAwsProvider();
+      case 'gcp':
+        // @google-cloud/compute takes seconds to import: only an agent that serves GCP pays for it.
+        return (await import('./providers/gcp/index.js')).createGcpProvider();
+    }
+  };
+  // Named clouds are served from the start, so what they hold is closed even when Git no longer names
+  // the cloud. Without --clouds, a provider starts when a manifest first names its cloud.
+  for (const cloud of options.clouds ?? []) providers[cloud] = await start(cloud);
+  const onClouds = options.clouds
+    ? undefined
+    : async (wanted: ReadonlySet<Cloud>) => {
+        for (const cloud of wanted) if (!providers[cloud]) providers[cloud] = await start(cloud);
+      };
 
   let reconciler: Reconciler | undefined;
   const metrics = createMetrics(() => reconciler);
@@ -63,6 +91,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     ...(options.adminSettings ? { adminSettings: options.adminSettings } : {}),
     allowMassClose: options.allowMassClose ?? false,
     log: options.log,
+    ...(onClouds ? { onClouds } : {}),
     onPass: (report) => metrics.recordPass(report),
   });
   const ready = reconciler;
@@ -73,6 +102,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     providers,
     pass: (triggers) => ready.pass(triggers),
     close: async () => {
+      for (const stop of stopWatches) stop();
       await Promise.all(Object.values(providers).map((p) => p.close?.()));
     },
   };

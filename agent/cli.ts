@@ -68,7 +68,7 @@ const agentOptions = (command: Command): Command =>
     .addOption(configOption())
     .addOption(templatesOption())
     .option('--allow-mass-close', 'let a pass close every open port, or more than guard.max_close_share of them')
-    .option('--clouds <list>', `clouds this agent serves, comma-separated (default: all of ${CLOUDS.join(', ')})`, cloudList)
+    .option('--clouds <list>', `clouds this agent serves from the start, comma-separated (${CLOUDS.join(', ')}); default: each cloud once a manifest names it`, cloudList)
     .addOption(new Option('--node-backend <backend>', 'override node.backend').choices(NODE_BACKENDS))
     .option('--node-listen <host>', 'where the userspace backend listens (default 0.0.0.0)')
     .option('--nft-netns <name>', 'run nft inside this network namespace (ip netns exec)');

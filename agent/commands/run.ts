@@ -68,9 +68,14 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
   const resync = parseDuration(options.resync, '--resync');
   if (options.schedule !== undefined && !cron.validate(options.schedule)) throw new UsageError(`--schedule '${options.schedule}' is not a cron expression (e.g. '*/2 * * * *')`);
   const log = createLogger();
-  const agent = await createAgent(await agentOptions(options, log));
+  let trigger: (t: Trigger) => void = () => {};
+  const onDrift = (cloud: Cloud, why: string) => {
+    log.info({ cloud, why }, 'drift: someone changed what portcullis holds');
+    trigger('drift');
+  };
+  const agent = await createAgent({ ...(await agentOptions(options, log)), onDrift });
   const scheduler = new PassScheduler(async (triggers) => void (await agent.pass(triggers)));
-  const trigger = (t: Trigger) => void scheduler.request(t);
+  trigger = (t: Trigger) => void scheduler.request(t);
 
   const server = createAgentServer({ reconciler: agent.reconciler, metrics: agent.metrics, trigger });
   const address = await listen(server, options.listen);
@@ -104,14 +109,6 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
     });
     watcher.on('error', (err) => log.warn({ err }, 'watch error'));
     stoppers.push(() => watcher.close());
-  }
-
-  for (const provider of Object.values(agent.providers)) {
-    const stop = provider.watch?.((why) => {
-      log.info({ cloud: provider.cloud, why }, 'drift: someone changed what portcullis holds');
-      trigger('drift');
-    });
-    if (stop) stoppers.push(stop);
   }
 
   await scheduler.request('startup');

@@ -48,6 +48,11 @@ export interface ReconcilerOptions {
   converge?: ConvergeOptions;
   log: Log;
   now?: () => number;
+  /**
+   * Called after load with the clouds the clusters use, before any provider is observed: an agent that
+   * starts providers on demand adds them to `providers` here.
+   */
+  onClouds?: (clouds: ReadonlySet<Cloud>) => Promise<void>;
   /** Called once per pass, after status is recorded, whatever happened: metrics hang here. */
   onPass?: (report: PassReport, reconciler: Reconciler) => void;
 }
@@ -125,6 +130,7 @@ export class Reconciler {
     const snapshot = await this.fetch(report);
     if (!snapshot) return;
     const { desired, settings, clusters, resourcesOf } = this.load(snapshot, report);
+    await this.options.onClouds?.(new Set(clusters.map((c) => c.cloud)));
     const plans = await Promise.all(Object.values(this.options.providers).map((provider) => this.observeAndDiff(provider, snapshot.revision, desired, settings, clusters, resourcesOf)));
     const verdict = this.guard(plans, settings, report);
     const outcomes = await this.converge(plans, verdict, report);

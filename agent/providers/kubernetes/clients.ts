@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { ApiException, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import { ProviderError } from '../provider.js';
 
@@ -46,6 +49,11 @@ export class KubeClients {
       if (this.provided) this.base = this.provided;
       else {
         const config = new KubeConfig();
+        const kubeconfig = process.env.KUBECONFIG ?? join(homedir(), '.kube', 'config');
+        // Without any of these, the client falls back to an unauthenticated http://localhost:8080: say so instead.
+        if (!process.env.KUBECONFIG && !existsSync(kubeconfig) && !process.env.KUBERNETES_SERVICE_HOST) {
+          throw new ProviderError(`no kubeconfig found (KUBECONFIG unset, no ${kubeconfig}, not running in a cluster): point KUBECONFIG at one, or run the agent in a cluster with a service account`, false);
+        }
         try {
           config.loadFromDefault();
         } catch (err) {

@@ -65,7 +65,11 @@ export class KubernetesProvider implements Provider {
           throw apiError(`Ingresses in context ${context}`, 'list', err);
         }),
       ]);
-      const objects: [Kind, LiveObject][] = [...services.items.map((s) => ['Service', s] as [Kind, LiveObject]), ...ingresses.items.map((i) => ['Ingress', i] as [Kind, LiveObject])];
+      // Items of a list carry no apiVersion or kind: the list says what they are.
+      const objects: [Kind, LiveObject][] = [
+        ...services.items.map((s) => ['Service', { ...s, apiVersion: 'v1', kind: 'Service' }] as [Kind, LiveObject]),
+        ...ingresses.items.map((i) => ['Ingress', { ...i, apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' }] as [Kind, LiveObject]),
+      ];
       for (const [kind, live] of objects) {
         if (!isOwned(live)) continue;
         const cluster = live.metadata?.labels?.[CLUSTER_LABEL] ?? '';
@@ -106,17 +110,17 @@ export class KubernetesProvider implements Provider {
     const held = this.held.get(change.id);
     if (change.action === 'deleted') {
       if (held) await this.remove(held);
+      this.held.delete(change.id);
       return;
     }
     const { context, object } = change.desired!.body as { context: string; object: JsonObject };
     const metadata = object.metadata as { name: string; namespace: string };
     const target = { context, namespace: metadata.namespace, name: metadata.name, kind: change.kind as Kind };
-    if (change.action === 'configured' && held && held.context === context && held.namespace === target.namespace) {
-      await this.replace(held, object, scope.revision);
-      return;
-    }
-    await this.create(target, object, scope.revision);
-    if (held) await this.remove(held);
+    const inPlace = change.action === 'configured' && held && held.context === context && held.namespace === target.namespace;
+    const live = inPlace ? await this.replace(held, object, scope.revision) : await this.create(target, object, scope.revision);
+    if (held && !inPlace) await this.remove(held);
+    // What endpoints read until the next observe.
+    this.held.set(change.id, { ...target, live });
   }
 
   endpoints(cluster: Cluster, actual: Resource[], scope: ProviderScope): Endpoint[] {
@@ -198,13 +202,14 @@ export class KubernetesProvider implements Provider {
     this.pods = pods;
   }
 
-  private async create(target: Omit<Held, 'live'>, object: JsonObject, revision: string): Promise<void> {
+  private async create(target: Omit<Held, 'live'>, object: JsonObject, revision: string): Promise<LiveObject> {
     const clients = this.clients.for(target.context);
     const subject = `${target.kind}/${target.namespace}/${target.name}`;
     const body = forCreate(object, revision);
     try {
       const created = target.kind === 'Service' ? await clients.core.createNamespacedService({ namespace: target.namespace, body }) : await clients.networking.createNamespacedIngress({ namespace: target.namespace, body });
       this.remember(created);
+      return created;
     } catch (err) {
       if (statusCode(err) === 409) {
         const live = await this.read(clients, target);
@@ -220,7 +225,7 @@ export class KubernetesProvider implements Provider {
   }
 
   /** Replace with the observed resourceVersion; a 409 means someone wrote in between: read again and retry once. */
-  private async replace(held: Held, object: JsonObject, revision: string): Promise<void> {
+  private async replace(held: Held, object: JsonObject, revision: string): Promise<LiveObject> {
     const clients = this.clients.for(held.context);
     const subject = `${held.kind}/${held.namespace}/${held.name}`;
     let live = held.live;
@@ -233,7 +238,7 @@ export class KubernetesProvider implements Provider {
             ? await clients.core.replaceNamespacedService({ name: held.name, namespace: held.namespace, body })
             : await clients.networking.replaceNamespacedIngress({ name: held.name, namespace: held.namespace, body });
         this.remember(replaced);
-        return;
+        return replaced;
       } catch (err) {
         const code = statusCode(err);
         if (code === 404) return this.create(held, object, revision);
@@ -295,14 +300,23 @@ export class KubernetesProvider implements Provider {
         if (!started || (version && this.ownWrites.has(version)) || (verb === 'deleted' && this.ownWrites.delete(key))) return;
         this.drift?.(`${kind}/${object.metadata?.namespace}/${object.metadata?.name} ${verb} in context ${context}`);
       };
+      let stopped = false;
+      let retry: NodeJS.Timeout | undefined;
       informer.on('update', report('changed'));
       informer.on('delete', report('deleted'));
-      informer.on('error', () => setTimeout(() => void informer.start().catch(() => undefined), 1000));
+      // A dropped watch is normal (API server restarts, timeouts): start again, unless we stopped it.
+      informer.on('error', () => {
+        if (!stopped) retry = setTimeout(() => void informer.start().catch(() => undefined), 1000);
+      });
       void informer.start().then(
         () => (started = true),
         () => undefined,
       );
-      stops.push(() => void informer.stop());
+      stops.push(() => {
+        stopped = true;
+        clearTimeout(retry);
+        void informer.stop();
+      });
     };
     watchKind<V1Service>('Service', '/api/v1/services', () => clients.core.listServiceForAllNamespaces({ labelSelector: OWNED }));
     watchKind<V1Ingress>('Ingress', '/apis/networking.k8s.io/v1/ingresses', () => clients.networking.listIngressForAllNamespaces({ labelSelector: OWNED }));
