@@ -104,6 +104,11 @@ describe('kubernetes provider: loadbalancer mode', () => {
     const pending = reconciler.status.find((s) => s.name === 'lb')!.endpoints;
     assert.deepEqual(pending.map((e) => [e.state, e.ports]), [['pending', '80']]);
     assert.match(pending[0]!.hint!, /no load balancer has been assigned yet/);
+    // Three minutes on and still no address: the hint says what may be missing.
+    const later = new KubernetesProvider({ kubeConfig: fake.kubeConfig(), now: () => Date.now() + 3 * 60_000 });
+    const laterAgent = new Reconciler({ source: repo, renderer: createRenderer(), providers: { kubernetes: later }, log: silentLog, converge: fastConverge });
+    await laterAgent.pass(['resync']);
+    assert.match(laterAgent.status.find((s) => s.name === 'lb')!.endpoints[0]!.hint!, /after 3 min: the cluster may have no load-balancer controller/);
     fake.setLoadBalancerIngress('ml', 'lb', [{ ip: '203.0.113.7' }]);
     await reconciler.pass(['resync']);
     assert.deepEqual(reconciler.status.find((s) => s.name === 'lb')!.endpoints.map((e) => `${e.state} ${e.address} ${e.exposure}`), ['ready 203.0.113.7:80 public']);
