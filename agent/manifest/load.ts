@@ -43,11 +43,10 @@ export function loadRepo(snapshot: Snapshot, options: LoadOptions = {}): LoadedR
     for (const doc of parsed.docs) {
       const result = readCluster(doc, settingsResult.settings);
       problems.push(...result.problems);
-      if (result.name === undefined) {
-        // Without a name we cannot tell which cluster this was: keep every cluster of the file as it was.
-        if (result.problems.length > 0) brokenFiles.add(file);
-        continue;
-      }
+      // A document with an error may also have lost or changed the name it had (`name: web` edited to
+      // `name: aweb` along with a typo): every cluster the file held before keeps its state.
+      if (result.problems.length > 0) brokenFiles.add(file);
+      if (result.name === undefined) continue;
       const first = byName.get(result.name);
       if (first) {
         problems.push({
@@ -58,6 +57,7 @@ export function loadRepo(snapshot: Snapshot, options: LoadOptions = {}): LoadedR
           cluster: result.name,
         });
         brokenClusters.add(result.name);
+        brokenFiles.add(file);
         continue;
       }
       byName.set(result.name, { ...(result.cluster ? { cluster: result.cluster } : {}), at: doc.locate(['name']) });

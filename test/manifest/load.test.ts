@@ -57,7 +57,7 @@ describe('loadRepo: cluster manifests', () => {
     assert.match(got[3]!, /^clusters\/d\.yaml:5:15: .*70000/);
     assert.equal(got[4], "clusters/e.yaml:3:27: unknown key 'adress' — did you mean 'address'?");
     assert.deepEqual(repo.brokenClusters, ['b', 'c', 'd', 'e']);
-    assert.deepEqual(repo.brokenFiles, ['clusters/a.yaml'], 'a name that does not parse hides which cluster it was');
+    assert.deepEqual(repo.brokenFiles, ['clusters/a.yaml', 'clusters/b.yaml', 'clusters/c.yaml', 'clusters/d.yaml', 'clusters/e.yaml'], 'a file with an error may have changed any name in it: all its clusters keep their state');
   });
 
   it('reports YAML syntax errors with their position and marks the whole file broken', () => {
