@@ -8,6 +8,7 @@ import type { SettingsSource } from './manifest/settings.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { Cloud, NodeBackend as NodeBackendSetting } from './model.js';
 import { createAwsProvider } from './providers/aws/index.js';
+import { instrumentProvider } from './providers/instrument.js';
 import { KubernetesProvider } from './providers/kubernetes/index.js';
 import { NodeProvider, type NodeBackend } from './providers/node/index.js';
 import { createNftablesBackend, nftablesAvailable } from './providers/node/nftables.js';
@@ -33,6 +34,8 @@ export interface AgentOptions {
   nftNetns?: string;
   /** Called when a provider sees someone change what portcullis holds (a watch event). */
   onDrift?: (cloud: Cloud, why: string) => void;
+  /** Whether this replica may write now (leader election); default always. */
+  canWrite?: () => boolean;
   log: Logger;
 }
 
@@ -49,12 +52,20 @@ export interface Agent {
 export const DEFAULT_CACHE_DIR = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'portcullis');
 
 export async function createAgent(options: AgentOptions): Promise<Agent> {
-  const source = await openRepoSource({ repo: options.repo, cacheDir: options.cacheDir ?? DEFAULT_CACHE_DIR, ...(options.branch ? { branch: options.branch } : {}), ...(options.path ? { path: options.path } : {}) });
+  let reconciler: Reconciler | undefined;
+  const metrics = createMetrics(() => reconciler);
+  const source = await openRepoSource({
+    repo: options.repo,
+    cacheDir: options.cacheDir ?? DEFAULT_CACHE_DIR,
+    onFetch: (result, seconds) => metrics.observeFetch(result, seconds),
+    ...(options.branch ? { branch: options.branch } : {}),
+    ...(options.path ? { path: options.path } : {}),
+  });
   const renderer = createRenderer({ templatesDir: options.templates });
   const providers: Partial<Record<Cloud, Provider>> = {};
   const stopWatches: (() => void)[] = [];
   const start = async (cloud: Cloud): Promise<Provider> => {
-    const provider = await make(cloud);
+    const provider = instrumentProvider(await make(cloud), metrics.observeRequest);
     const onDrift = options.onDrift;
     const stop = onDrift && provider.watch?.((why) => onDrift(cloud, why));
     if (stop) stopWatches.push(stop);
@@ -82,8 +93,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         for (const cloud of wanted) if (!providers[cloud]) providers[cloud] = await start(cloud);
       };
 
-  let reconciler: Reconciler | undefined;
-  const metrics = createMetrics(() => reconciler);
   reconciler = new Reconciler({
     source,
     renderer,
@@ -92,6 +101,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     allowMassClose: options.allowMassClose ?? false,
     log: options.log,
     ...(onClouds ? { onClouds } : {}),
+    ...(options.canWrite ? { canWrite: options.canWrite } : {}),
     onPass: (report) => metrics.recordPass(report),
   });
   const ready = reconciler;

@@ -87,6 +87,11 @@ agentOptions(program.command('run').description('the agent: passes on every trig
   .option('--resync <duration>', 'a pass at least this often even when Git is unchanged, to heal drift', '5m')
   .option('--listen <addr>', 'HTTP address for /metrics, /api/health and /api/status', '127.0.0.1:9464')
   .option('--once', 'run one pass with the full agent set-up, then exit')
+  .option('--webhook-secret-file <file>', 'the GitHub/GitLab webhook secret (else PORTCULLIS_WEBHOOK_SECRET); without one, webhooks are off')
+  .option('--api-token-file <file>', 'a bearer token that POST /api/* needs (else PORTCULLIS_API_TOKEN)')
+  .option('--leader-elect', 'with several replicas: only the holder of a coordination.k8s.io Lease writes; the others observe and serve status')
+  .option('--leader-elect-namespace <ns>', 'namespace of the Lease (default: POD_NAMESPACE, else the service account namespace)')
+  .option('--leader-elect-lease-name <name>', 'name of the Lease', 'portcullis')
   .action(async (options) => exit(await run(options, processIo)));
 
 program

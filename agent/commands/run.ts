@@ -1,10 +1,13 @@
 import chokidar from 'chokidar';
 import cron from 'node-cron';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createAgent, type AgentOptions } from '../agent.js';
+import { startLeaderElection, type LeaderElection } from '../leader/index.js';
+import { createLogger } from '../log.js';
 import { PassScheduler, type Trigger } from '../engine/scheduler.js';
 import type { Cloud, NodeBackend } from '../model.js';
 import { createAgentServer, listen } from '../server/http.js';
+import { readSecret } from '../server/secrets.js';
 import { readAdminSettings, UsageError, type Io, type RepoOptions } from './io.js';
 
 export interface AgentCommandOptions extends RepoOptions {
@@ -24,10 +27,12 @@ export interface RunOptions extends AgentCommandOptions {
   resync: string;
   listen: string;
   once?: boolean;
-}
-
-export function createLogger(): Logger {
-  return pino({ level: process.env.PORTCULLIS_LOG_LEVEL ?? 'info', redact: { paths: ['token', 'password', 'secret', '*.token', '*.password', '*.secret', 'headers.authorization'], censor: '***' } }, pino.destination(2));
+  /** Files holding the webhook secret and the API token (else PORTCULLIS_WEBHOOK_SECRET / PORTCULLIS_API_TOKEN). */
+  webhookSecretFile?: string;
+  apiTokenFile?: string;
+  leaderElect?: boolean;
+  leaderElectNamespace?: string;
+  leaderElectLeaseName?: string;
 }
 
 async function agentOptions(options: AgentCommandOptions, log: Logger): Promise<AgentOptions> {
@@ -67,17 +72,47 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
   const interval = parseDuration(options.interval, '--interval');
   const resync = parseDuration(options.resync, '--resync');
   if (options.schedule !== undefined && !cron.validate(options.schedule)) throw new UsageError(`--schedule '${options.schedule}' is not a cron expression (e.g. '*/2 * * * *')`);
-  const log = createLogger();
+  let webhookSecret: string | undefined;
+  let apiToken: string | undefined;
+  try {
+    webhookSecret = readSecret(options.webhookSecretFile, 'PORTCULLIS_WEBHOOK_SECRET', '--webhook-secret-file');
+    apiToken = readSecret(options.apiTokenFile, 'PORTCULLIS_API_TOKEN', '--api-token-file');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const log = createLogger({ secrets: [webhookSecret, apiToken].filter((s): s is string => s !== undefined) });
   let trigger: (t: Trigger) => void = () => {};
   const onDrift = (cloud: Cloud, why: string) => {
     log.info({ cloud, why }, 'drift: someone changed what portcullis holds');
     trigger('drift');
   };
-  const agent = await createAgent({ ...(await agentOptions(options, log)), onDrift });
+  let election: LeaderElection | undefined;
+  const canWrite = options.leaderElect ? () => election?.isLeader() ?? false : undefined;
+  const agent = await createAgent({ ...(await agentOptions(options, log)), onDrift, ...(canWrite ? { canWrite } : {}) });
   const scheduler = new PassScheduler(async (triggers) => void (await agent.pass(triggers)));
   trigger = (t: Trigger) => void scheduler.request(t);
+  if (options.leaderElect) {
+    election = startLeaderElection({
+      ...(options.leaderElectNamespace ? { namespace: options.leaderElectNamespace } : {}),
+      ...(options.leaderElectLeaseName ? { name: options.leaderElectLeaseName } : {}),
+      log,
+      onChange: (leader) => {
+        agent.metrics.setLeader(leader);
+        // A new leader converges at once rather than at the next trigger.
+        if (leader) trigger('resync');
+      },
+    });
+  }
 
-  const server = createAgentServer({ reconciler: agent.reconciler, metrics: agent.metrics, trigger });
+  const server = createAgentServer({
+    reconciler: agent.reconciler,
+    metrics: agent.metrics,
+    trigger,
+    branch: options.branch ?? 'main',
+    ...(webhookSecret ? { webhookSecret } : {}),
+    ...(apiToken ? { apiToken } : {}),
+    ...(election ? { leader: () => election!.isLeader() } : {}),
+  });
   const address = await listen(server, options.listen);
   const base = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ source: agent.source.describe(), listen: base, providers: Object.keys(agent.providers) }, 'portcullis agent started');
@@ -121,6 +156,7 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
     for (const t of timers) clearTimeout(t);
     await Promise.all(stoppers.map((s) => s()));
     await scheduler.stop();
+    await election?.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await agent.close();
   }

@@ -38,24 +38,28 @@ function failure(change: ResourceChange, err: unknown, batch = false): string {
   return `${subject(change)} ${verb[change.action]} failed${batch ? ' (in a batch)' : ''}: ${message}`;
 }
 
+const NOT_LEADER = 'this replica lost the leader lease: another one writes now';
+
 /**
  * Applies one provider's changes: as one transaction when the provider has them, else one change at a
  * time with bounded concurrency, opening before closing. A failing change does not stop the others;
  * transient failures are retried with backoff and jitter. Never throws: every change gets an outcome.
+ * `canWrite` is asked right before every write (and every retry): once it says no, nothing more is written.
  */
-export async function converge(changes: readonly ResourceChange[], provider: Provider, scope: ProviderScope, options: ConvergeOptions = DEFAULT_CONVERGE): Promise<ChangeOutcome[]> {
+export async function converge(changes: readonly ResourceChange[], provider: Provider, scope: ProviderScope, options: ConvergeOptions = DEFAULT_CONVERGE, canWrite: () => boolean = () => true): Promise<ChangeOutcome[]> {
   const writes = changes.filter((c) => c.action !== 'unchanged');
   if (writes.length === 0) return [];
+  const gated = <T>(write: () => Promise<T>) => (): Promise<T> => (canWrite() ? write() : Promise.reject(new ProviderError(NOT_LEADER, false)));
 
   if (provider.applyBatch) {
     const applyBatch = provider.applyBatch.bind(provider);
-    const result = await withRetry(() => applyBatch(writes, scope), isTransient, options.retry, options.deps);
+    const result = await withRetry(gated(() => applyBatch(writes, scope)), isTransient, options.retry, options.deps);
     return writes.map((change) => ({ change, ok: result.ok, attempts: result.attempts, ...(result.ok ? {} : { error: failure(change, result.error, true) }) }));
   }
   if (!provider.apply) throw new Error(`provider ${provider.cloud} can neither apply nor applyBatch`);
   const apply = provider.apply.bind(provider);
   const one = async (change: ResourceChange): Promise<ChangeOutcome> => {
-    const result = await withRetry(() => apply(change, scope), isTransient, options.retry, options.deps);
+    const result = await withRetry(gated(() => apply(change, scope)), isTransient, options.retry, options.deps);
     return { change, ok: result.ok, attempts: result.attempts, ...(result.ok ? {} : { error: failure(change, result.error) }) };
   };
   // Open first, close after: a pass cut short leaves a port open a little longer, never a service cut off.

@@ -23,8 +23,11 @@ export type PassReason = 'SourceFailed' | 'ObserveFailed' | 'ConvergeFailed' | '
 export interface PassReport {
   triggers: Trigger[];
   revision?: string;
-  /** converged: everything matches (some writes may have been needed); failed: something could not be done. */
-  result: 'converged' | 'failed' | 'blocked';
+  /**
+   * converged: everything matches (some writes may have been needed); failed: something could not be done;
+   * standby: a replica without the leader lease observed and diffed, and wrote nothing.
+   */
+  result: 'converged' | 'failed' | 'blocked' | 'standby';
   reasons: PassReason[];
   message?: string;
   outcomes: ChangeOutcome[];
@@ -53,6 +56,11 @@ export interface ReconcilerOptions {
    * starts providers on demand adds them to `providers` here.
    */
   onClouds?: (clouds: ReadonlySet<Cloud>) => Promise<void>;
+  /**
+   * Whether this replica may write now (it holds the leader lease). Asked before the converge phase and,
+   * through converge, right before every write: a lost lease stops writing at once. Default: always.
+   */
+  canWrite?: () => boolean;
   /** Called once per pass, after status is recorded, whatever happened: metrics hang here. */
   onPass?: (report: PassReport, reconciler: Reconciler) => void;
 }
@@ -107,13 +115,18 @@ export class Reconciler {
       report.message = `pass failed: ${err instanceof Error ? err.message : String(err)}`;
     } finally {
       report.durationMs = this.now() - report.startedAt;
-      if (report.reasons.length > 0 && report.result === 'converged') report.result = 'failed';
+      if (report.reasons.length > 0 && (report.result === 'converged' || report.result === 'standby')) report.result = 'failed';
       this.lastReport = report;
-      this.options.log[report.result === 'converged' ? 'info' : 'warn'](
+      const done = report.outcomes.filter((o) => o.ok);
+      const count = (action: string) => done.filter((o) => o.change.action === action).length;
+      this.options.log[report.result === 'converged' || report.result === 'standby' ? 'info' : 'warn'](
         {
           revision: report.revision,
-          triggers,
+          trigger: triggers.join(','),
           result: report.result,
+          opened: count('created'),
+          closed: count('deleted'),
+          changed: count('configured'),
           reasons: report.reasons,
           changes: report.outcomes.map((o) => `${o.change.action} ${o.change.id}${o.ok ? '' : ' (failed)'}`),
           problems: report.problems.length,
@@ -211,14 +224,19 @@ export class Reconciler {
 
   private async converge(plans: ProviderPlan[], verdict: GuardVerdict, report: PassReport): Promise<Map<Cloud, ChangeOutcome[]>> {
     const outcomes = new Map<Cloud, ChangeOutcome[]>();
-    await Promise.all(
-      plans.map(async (plan) => {
-        if (!plan.changes || !verdict.allowed) return;
-        const done = await converge(plan.changes, plan.provider, plan.scope, this.options.converge ?? DEFAULT_CONVERGE);
-        outcomes.set(plan.cloud, done);
-        report.outcomes.push(...done);
-      }),
-    );
+    const canWrite = this.options.canWrite;
+    if (canWrite && !canWrite()) {
+      if (report.result === 'converged') report.result = 'standby';
+    } else {
+      await Promise.all(
+        plans.map(async (plan) => {
+          if (!plan.changes || !verdict.allowed) return;
+          const done = await converge(plan.changes, plan.provider, plan.scope, this.options.converge ?? DEFAULT_CONVERGE, canWrite);
+          outcomes.set(plan.cloud, done);
+          report.outcomes.push(...done);
+        }),
+      );
+    }
     if (report.outcomes.some((o) => !o.ok)) report.reasons.push('ConvergeFailed');
     const errors = plans.flatMap((p) => (p.error ? [p.error] : []));
     if (errors.length > 0) {

@@ -24,6 +24,8 @@ export interface RepoSourceOptions {
   cacheDir: string;
   /** For a URL: the config repo's directory inside the git repo (a monorepo). */
   path?: string;
+  /** Told about every fetch (and first clone) of a remote repo: metrics hang here. */
+  onFetch?: (result: 'ok' | 'error', seconds: number) => void;
 }
 
 export function isRemote(repo: string): boolean {
@@ -31,7 +33,7 @@ export function isRemote(repo: string): boolean {
 }
 
 export async function openRepoSource(options: RepoSourceOptions): Promise<RepoSource> {
-  if (isRemote(options.repo)) return new RemoteSource(options.repo, options.branch ?? 'main', options.cacheDir, options.path ?? '');
+  if (isRemote(options.repo)) return new RemoteSource(options.repo, options.branch ?? 'main', options.cacheDir, options.path ?? '', options.onFetch);
   if (!existsSync(options.repo)) throw new SourceError(`${options.repo}: no such directory (give a directory or a URL git can clone)`);
   const loc = await locateGit(options.repo);
   if (options.branch !== undefined) {
@@ -101,6 +103,7 @@ class RemoteSource implements RepoSource {
     private readonly branch: string,
     cacheDir: string,
     private readonly path: string,
+    private readonly onFetch: RepoSourceOptions['onFetch'] = undefined,
   ) {
     this.dir = join(cacheDir, createHash('sha256').update(url).digest('hex').slice(0, 16));
   }
@@ -112,6 +115,18 @@ class RemoteSource implements RepoSource {
   }
 
   private async fetch(): Promise<GitLocation> {
+    const started = performance.now();
+    try {
+      const loc = await this.cloneOrFetch();
+      this.onFetch?.('ok', (performance.now() - started) / 1000);
+      return loc;
+    } catch (err) {
+      this.onFetch?.('error', (performance.now() - started) / 1000);
+      throw err;
+    }
+  }
+
+  private async cloneOrFetch(): Promise<GitLocation> {
     if (!this.loc) {
       if (!existsSync(join(this.dir, '.git'))) {
         await rm(this.dir, { recursive: true, force: true });
