@@ -37,7 +37,9 @@ export type ProblemCode =
   | 'NOT_ALLOWED' // allowed_clouds, kubernetes.allowed_contexts
   | 'MODE_UNSUPPORTED' // e.g. UDP in Kubernetes ingress mode
   | 'RENDER' // a template failed or produced an invalid object
-  | 'POLICY_DENIED'
+  | 'POLICY_DENIED' // an enforce admin policy rejected the cluster
+  | 'POLICY_WARNING' // a warn admin policy found something
+  | 'POLICY_CONFIG' // admin_policy names a policy that cannot be found or loaded
   | 'SOURCE'; // git or filesystem trouble reading a revision
 
 export type Severity = 'error' | 'warning';
@@ -111,6 +113,28 @@ export type Cluster =
   | (ClusterBase & { cloud: 'gcp'; gcp: GcpTarget })
   | (ClusterBase & { cloud: 'node'; node: NodeTarget });
 
+/** `admin_policy` as written: one entry or a list; an entry is a built-in name, an absolute module path, a URL, or a map. */
+export type AdminPolicySetting = string | (string | Record<string, unknown>)[];
+
+/** enforce: a violation blocks the cluster; warn: reported, not blocking; audit: counted only. */
+export const POLICY_MODES = ['enforce', 'warn', 'audit'] as const;
+export type PolicyMode = (typeof POLICY_MODES)[number];
+
+/** What an admin policy found wrong, as every report shows it: `[policy/rule] message (FILE:LINE)`. */
+export interface Violation {
+  policy: string;
+  rule: string;
+  mode: PolicyMode;
+  cluster: string;
+  /** `"22"` or `"10020-10040"`, when the violation is about a port spec. */
+  port?: string;
+  protocol?: Protocol;
+  cidr?: string;
+  /** The offending port spec's declaration, else the cluster's document (or, in an audit, the live resource). */
+  at: Position;
+  message: string;
+}
+
 export interface PortRangeSetting {
   from: number;
   to: number;
@@ -119,7 +143,8 @@ export interface PortRangeSetting {
 /** The settings file (`config.yaml`, the `~/.sky/config.yaml` equivalent), defaults filled in. */
 export interface Settings {
   allowed_clouds?: Cloud[];
-  admin_policy?: unknown;
+  /** Admin policies, in the order they run (agent/policy/entries.ts reads them). */
+  admin_policy?: AdminPolicySetting;
   /** Sources for private ports that name no `cidrs`. */
   private_cidrs: string[];
   kubernetes: {
@@ -172,6 +197,8 @@ export interface DesiredState {
   brokenFiles: string[];
   /** Clusters named in a document that failed: they keep their last good state too. */
   brokenClusters: string[];
+  /** Every admin-policy violation of this revision, whatever its mode (enforce ones also appear in problems). */
+  violations?: Violation[];
 }
 
 /** Port-level actions, for people: what a plan, a log line and a pull-request comment say. */
@@ -207,6 +234,8 @@ export interface Plan {
   summary: PlanSummary;
   changes: PortChange[];
   problems: Problem[];
+  /** Admin-policy violations at head, whatever their mode. */
+  violations?: Violation[];
 }
 
 /** Resource-level actions, for the engine, logs and metric labels. */
