@@ -3,12 +3,14 @@
 // over the compiled agent) so its peak RSS is its own.
 //   npm run bench                      (all benchmarks; builds first)
 //   npm run build && node --import tsx bench/pipeline.bench.ts [clusters...]
-import { execFileSync } from 'node:child_process';
+//   BENCH_SIZES=1000,10000 npm run bench   (default sizes: 1,000, 10,000 and 50,000 clusters)
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateRepo } from './generate.js';
+import { announce, table } from './lib/machine.js';
 
 type Mode = 'floor' | 'pipeline';
 interface Figures {
@@ -21,17 +23,29 @@ interface Figures {
 
 const childScript = fileURLToPath(new URL('./pipeline-child.mjs', import.meta.url));
 
-function child(mode: Mode, dir: string, baseDir: string): Figures {
-  const out = execFileSync(process.execPath, [childScript, mode, dir, baseDir], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as Figures;
+/** One measurement in its own process; a child that dies (out of memory, say) is a finding, not a crash. */
+function child(mode: Mode, dir: string, baseDir: string): Figures | string {
+  const run = spawnSync(process.execPath, [childScript, mode, dir, baseDir], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (run.status === 0) return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Figures;
+  const why = run.stderr.split('\n').find((l) => /heap|memory|Error/.test(l)) ?? run.stderr.trim().split('\n').at(-1) ?? '';
+  return `${mode} ${run.signal ? `killed by ${run.signal}` : `exited ${run.status}`}: ${why.trim()}`;
+}
+
+function sizes(): number[] {
+  const args = process.argv.slice(2);
+  const list = args.length > 0 ? args : (process.env.BENCH_SIZES ?? '1000,10000,50000').split(',');
+  const numbers = list.map((s) => Number(s.trim()));
+  const bad = list.find((s, i) => !Number.isInteger(numbers[i]) || numbers[i]! <= 0);
+  if (bad !== undefined) throw new Error(`bench/pipeline: cluster count '${bad}' is not a positive integer (BENCH_SIZES=1000,10000 or arguments)`);
+  return numbers;
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const sizes = args.length > 0 ? args.map(Number) : [10_000];
-  console.log(`bench/pipeline on ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
-  console.log('clusters  specs   floor ms  floor MB  pipeline ms  pipeline MB  ratio  us/cluster');
-  for (const n of sizes) {
+  announce('bench/pipeline');
+  const rows: (string | number)[][] = [];
+  const notes: string[] = [];
+  let previous: { n: number; ms: number } | undefined;
+  for (const n of sizes()) {
     const root = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
     try {
       const headDir = join(root, 'head');
@@ -40,24 +54,33 @@ async function main(): Promise<void> {
       generateRepo(baseDir, n, 0);
       const floor = child('floor', headDir, baseDir);
       const pipeline = child('pipeline', headDir, baseDir);
+      if (typeof floor === 'string' || typeof pipeline === 'string') {
+        rows.push([n, specs, typeof floor === 'string' ? 'failed' : (floor.ms / 1000).toFixed(2), typeof pipeline === 'string' ? 'failed' : (pipeline.ms / 1000).toFixed(2), '-', '-', '-', '-', '-']);
+        notes.push(`${n} clusters: ${[floor, pipeline].filter((f) => typeof f === 'string').join('; ')}`);
+        continue;
+      }
       if (floor.clusters !== n || pipeline.clusters !== n) throw new Error(`expected ${n} clusters, floor saw ${floor.clusters}, pipeline ${pipeline.clusters}`);
-      console.log(
-        [
-          String(n).padStart(8),
-          String(specs).padStart(6),
-          floor.ms.toFixed(0).padStart(10),
-          floor.maxRssMb.toFixed(0).padStart(9),
-          pipeline.ms.toFixed(0).padStart(12),
-          pipeline.maxRssMb.toFixed(0).padStart(12),
-          (pipeline.ms / floor.ms).toFixed(2).padStart(6),
-          ((pipeline.ms * 1000) / n).toFixed(0).padStart(11),
-        ].join(' '),
-      );
-      console.log(`  (${pipeline.resources} resources rendered, ${pipeline.changes} port and resource changes found)`);
+      // Growth: how much the time per cluster changed from the previous size (1.00 = linear).
+      const growth = previous ? (pipeline.ms / n / (previous.ms / previous.n)).toFixed(2) : '-';
+      rows.push([
+        n,
+        specs,
+        (floor.ms / 1000).toFixed(2),
+        (pipeline.ms / 1000).toFixed(2),
+        (pipeline.ms / floor.ms).toFixed(2),
+        ((pipeline.ms * 1000) / n).toFixed(0),
+        growth,
+        floor.maxRssMb.toFixed(0),
+        pipeline.maxRssMb.toFixed(0),
+      ]);
+      notes.push(`${n} clusters: ${pipeline.resources} resources rendered, ${pipeline.changes} port and resource changes found against the base revision`);
+      previous = { n, ms: pipeline.ms };
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
   }
+  console.log(table(['clusters', 'specs', 'floor s', 'pipeline s', 'ratio', 'us/cluster', 'growth', 'floor RSS MB', 'peak RSS MB'], rows));
+  for (const note of notes) console.log(`  ${note}`);
 }
 
 await main();
