@@ -6,6 +6,7 @@ import { KubeError, badRequest, statusBody } from './errors.js';
 import type { Faults } from './faults.js';
 import type { Json, JsonObject } from './json.js';
 import type { Objects, WriteOptions } from './objects.js';
+import { openapiDocument } from './openapi.js';
 import { patchObject } from './patching.js';
 import { parseResourcePath } from './routes.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -73,7 +74,7 @@ function checkAuth(req: IncomingMessage, mode: AuthMode): void {
 function serve(parts: ServerParts, method: string, url: URL, body: string, req: IncomingMessage, res: ServerResponse): Answer {
   const query = Object.fromEntries(url.searchParams);
   if (method === 'GET') {
-    const doc = discoveryDocument(url.pathname, parts.address());
+    const doc = discoveryDocument(url.pathname, parts.address()) ?? openapiDocument(url.pathname);
     if (doc) return { code: 200, body: doc };
   }
   const route = parseResourcePath(url.pathname);
