@@ -1,20 +1,26 @@
-import { desiredState, hasErrors } from '../engine/desired.js';
+import { admittedDesiredState, hasErrors } from '../engine/desired.js';
 import { planBetween, planJson, planText, withLastGood } from '../engine/index.js';
+import { planMarkdown } from '../engine/plan-markdown.js';
+import { planSarif } from '../engine/plan-sarif.js';
 import type { Cluster, Snapshot } from '../model.js';
+import type { PolicyCommandOptions } from '../policy/command-load.js';
 import { createRenderer } from '../render/index.js';
 import { locateGit, readDirectory, readRevision, resolveCommit, type GitLocation } from '../source/index.js';
-import { printProblems, readAdminSettings, UsageError, type Io, type RepoOptions } from './io.js';
+import { VERSION } from '../version.js';
+import { printProblems, readAdminSettings, UsageError, type Io } from './io.js';
 
-export interface PlanOptions extends RepoOptions {
+export interface PlanOptions extends PolicyCommandOptions {
   base?: string;
   head?: string;
-  format?: 'text' | 'json';
+  format?: 'text' | 'markdown' | 'json' | 'sarif';
 }
 
 /**
  * The port changes between two revisions of the config repo, read straight from git: no checkout, no
  * credentials. Defaults: head is the files on disk, base is HEAD (so `plan` alone shows what uncommitted
  * edits would do); with --head REV alone, base is REV's first parent (what that commit changed).
+ * Admin policies run on both sides (purpose `plan`), so mutations show as the changes apply would make;
+ * an enforce policy's denial at head exits 1.
  */
 export async function plan(options: PlanOptions, io: Io): Promise<number> {
   const loc = await locateGit(options.repo);
@@ -26,14 +32,20 @@ export async function plan(options: PlanOptions, io: Io): Promise<number> {
 
   const renderer = createRenderer({ templatesDir: options.templates });
   const adminSettings = await readAdminSettings(options.config);
-  const headState = desiredState(head, renderer, { adminSettings });
-  const baseClusters: Cluster[] = base ? desiredState(base, renderer, { adminSettings }).clusters : [];
+  const stateOptions = { purpose: 'plan' as const, repoDir: options.repo, ...(adminSettings ? { adminSettings } : {}), ...(options.allowRepoPolicies ? { allowRepoPolicies: true } : {}) };
+  const headState = await admittedDesiredState(head, renderer, stateOptions);
+  const baseClusters: Cluster[] = base ? (await admittedDesiredState(base, renderer, stateOptions)).clusters : [];
   // A manifest broken at head keeps the base's ports: plan shows what apply would really do.
   const { clusters, kept } = withLastGood(baseClusters, headState);
   const result = planBetween({ revision: base?.revision ?? '(none)', clusters: baseClusters }, { revision: head.revision, clusters }, headState.problems);
+  if (headState.violations) result.violations = headState.violations;
 
   if (options.format === 'json') {
     io.out(planJson(result));
+  } else if (options.format === 'markdown') {
+    io.out(planMarkdown(result));
+  } else if (options.format === 'sarif') {
+    io.out(planSarif(result, { version: VERSION, uriPrefix: loc?.prefix ?? '' }));
   } else {
     const sources = new Map(head.files);
     if (adminSettings) sources.set(adminSettings.file, adminSettings.text);

@@ -1,8 +1,9 @@
 import { stringify } from 'yaml';
 import { hasErrors } from '../engine/desired.js';
-import { loadDesired, printProblems, UsageError, type Io, type RepoOptions } from './io.js';
+import { loadAdmitted, type PolicyCommandOptions } from '../policy/command-load.js';
+import { printProblems, UsageError, type Io } from './io.js';
 
-export interface RenderOptions extends RepoOptions {
+export interface RenderOptions extends PolicyCommandOptions {
   rev?: string;
   cluster?: string;
   format?: 'yaml' | 'json';
@@ -10,7 +11,7 @@ export interface RenderOptions extends RepoOptions {
 
 /** The desired resources each provider would hold; no provider I/O. */
 export async function render(options: RenderOptions, io: Io): Promise<number> {
-  const { desired, sources } = await loadDesired(options, options.rev);
+  const { desired, sources } = await loadAdmitted(options, options.rev, 'plan');
   let resources = desired.resources;
   let problems = desired.problems;
   if (options.cluster !== undefined) {

@@ -4,7 +4,7 @@ import type { Cluster, DesiredState, Problem, Resource, Snapshot, Violation } fr
 import { admit, admitSync, type Admission } from '../policy/engine.js';
 import { violationProblem } from '../policy/engine.js';
 import { readPolicyEntries, type PolicyEntry } from '../policy/entries.js';
-import { resolveBuiltins, resolvePolicies, type LoaderOptions } from '../policy/loader.js';
+import { resolveBuiltins, resolvePolicies, type Chain, type LoaderOptions } from '../policy/loader.js';
 import type { PolicyPurpose, PolicyRequest } from '../policy/types.js';
 import type { Renderer } from '../render/index.js';
 
@@ -40,6 +40,17 @@ export async function admittedDesiredState(snapshot: Snapshot, renderer: Rendere
   const configProblems = [...read.problems, ...resolved.problems];
   const admissions = configProblems.length > 0 ? [] : await Promise.all(loaded.clusters.map((c) => admit(resolved.chain, request(c, loaded, snapshot, options))));
   return finish(snapshot, loaded, configProblems, admissions, renderer);
+}
+
+/**
+ * The admin-policy chain a revision's settings name, resolved (for the live audit, which runs it over
+ * what providers hold). Empty, with problems, when it cannot be read or loaded.
+ */
+export async function policyChainOf(snapshot: Snapshot, options: DesiredOptions & LoaderOptions = {}): Promise<Chain> {
+  const loaded = loadRepo(snapshot, options);
+  const read = policyEntries(snapshot, loaded, options.adminSettings);
+  if (read.problems.length > 0) return { chain: [], problems: read.problems };
+  return resolvePolicies(read.entries, snapshot.revision, options);
 }
 
 function request(cluster: Cluster, loaded: LoadedRepo, snapshot: Snapshot, options: DesiredOptions): PolicyRequest {

@@ -1,9 +1,11 @@
 import type { SettingsSource } from '../manifest/settings.js';
-import type { Cloud, Cluster, DesiredState, Problem, Resource, ResourceChange, Settings, Snapshot } from '../model.js';
+import type { Cloud, Cluster, DesiredState, Problem, Resource, ResourceChange, Settings, Snapshot, Violation } from '../model.js';
 import type { Provider, ProviderScope } from '../providers/provider.js';
 import type { Renderer } from '../render/index.js';
 import { converge, DEFAULT_CONVERGE, type ChangeOutcome, type ConvergeOptions } from './converge.js';
-import { desiredState } from './desired.js';
+import { admittedDesiredState, policyChainOf } from './desired.js';
+import { auditLive } from '../policy/audit.js';
+import type { LoaderOptions } from '../policy/loader.js';
 import { guardCloses, type GuardVerdict } from './guard.js';
 import { portsOf } from './ports-of.js';
 import { withLastGood } from './last-good.js';
@@ -32,6 +34,10 @@ export interface PassReport {
   message?: string;
   outcomes: ChangeOutcome[];
   problems: Problem[];
+  /** Admin-policy violations of the revision applied, every mode: `portcullis_policy_violations_total{policy,mode}` counts these. */
+  violations: Violation[];
+  /** Violations the live audit found in what providers hold, when an audit ran in this pass (see auditIntervalMs). */
+  audit?: Violation[];
   startedAt: number;
   durationMs: number;
 }
@@ -63,6 +69,10 @@ export interface ReconcilerOptions {
   canWrite?: () => boolean;
   /** Called once per pass, after status is recorded, whatever happened: metrics hang here. */
   onPass?: (report: PassReport, reconciler: Reconciler) => void;
+  /** Where module policies come from, and whether the config repo may hold them (`--allow-repo-policies`). */
+  policies?: LoaderOptions;
+  /** Run the admin policies over what providers hold at most this often (`--audit-interval`); never when absent. */
+  auditIntervalMs?: number;
 }
 
 interface GoodCluster {
@@ -83,6 +93,8 @@ export class Reconciler {
   private observed = new Map<Cloud, Resource[]>();
   private lastReport: PassReport | undefined;
   private lastDesired: DesiredState | undefined;
+  private lastAuditAt = Number.NEGATIVE_INFINITY;
+  private lastAuditFound: Violation[] | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: ReconcilerOptions) {
@@ -107,7 +119,7 @@ export class Reconciler {
   }
 
   async pass(triggers: Trigger[]): Promise<PassReport> {
-    const report: PassReport = { triggers, result: 'converged', reasons: [], outcomes: [], problems: [], startedAt: this.now(), durationMs: 0 };
+    const report: PassReport = { triggers, result: 'converged', reasons: [], outcomes: [], problems: [], violations: [], startedAt: this.now(), durationMs: 0 };
     try {
       await this.run(report);
     } catch (err) {
@@ -142,9 +154,10 @@ export class Reconciler {
   private async run(report: PassReport): Promise<void> {
     const snapshot = await this.fetch(report);
     if (!snapshot) return;
-    const { desired, settings, clusters, resourcesOf } = this.load(snapshot, report);
+    const { desired, settings, clusters, resourcesOf } = await this.load(snapshot, report);
     await this.options.onClouds?.(new Set(clusters.map((c) => c.cloud)));
     const plans = await Promise.all(Object.values(this.options.providers).map((provider) => this.observeAndDiff(provider, snapshot.revision, desired, settings, clusters, resourcesOf)));
+    await this.audit(snapshot, desired, plans, report);
     const verdict = this.guard(plans, settings, report);
     const outcomes = await this.converge(plans, verdict, report);
     this.record(snapshot.revision, desired, clusters, resourcesOf, plans, outcomes, verdict);
@@ -163,8 +176,9 @@ export class Reconciler {
   }
 
   /** load, check, render; then what a broken manifest keeps from the last good state. */
-  private load(snapshot: Snapshot, report: PassReport) {
-    const desired = desiredState(snapshot, this.options.renderer, this.options.adminSettings ? { adminSettings: this.options.adminSettings } : {});
+  private async load(snapshot: Snapshot, report: PassReport) {
+    const desired = await admittedDesiredState(snapshot, this.options.renderer, { ...this.desiredOptions(), purpose: 'apply' });
+    report.violations = desired.violations ?? [];
     this.lastDesired = desired;
     report.problems = desired.problems;
     const settings = desired.settingsOk ? desired.settings : (this.lastSettings ?? desired.settings);
@@ -179,6 +193,25 @@ export class Reconciler {
     }
     for (const name of kept) resourcesOf.set(name, this.lastGood.get(name)?.resources ?? []);
     return { desired, settings, clusters, resourcesOf };
+  }
+
+  private desiredOptions() {
+    return { ...(this.options.adminSettings ? { adminSettings: this.options.adminSettings } : {}), ...this.options.policies };
+  }
+
+  /** The admin policies over what the providers hold, every auditIntervalMs: a port opened by hand on an owned object is found. */
+  private async audit(snapshot: Snapshot, desired: DesiredState, plans: ProviderPlan[], report: PassReport): Promise<void> {
+    const every = this.options.auditIntervalMs;
+    if (every === undefined || !desired.settingsOk || this.now() - this.lastAuditAt < every) return;
+    this.lastAuditAt = this.now();
+    const { chain } = await policyChainOf(snapshot, this.desiredOptions());
+    report.audit = await auditLive(chain, plans.flatMap((p) => p.actual ?? []), desired.clusters, desired.settings, snapshot.revision);
+    this.lastAuditFound = report.audit;
+  }
+
+  /** What the last live audit found; undefined before the first one. */
+  get audited(): Violation[] | undefined {
+    return this.lastAuditFound;
   }
 
   private async observeAndDiff(provider: Provider, revision: string, desired: DesiredState, settings: Settings, clusters: Cluster[], resourcesOf: Map<string, Resource[]>): Promise<ProviderPlan> {

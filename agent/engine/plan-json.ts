@@ -1,4 +1,5 @@
 import type { Cloud, Exposure, Plan, PortAction, PortChange, Problem, ProblemCode, Protocol, Severity } from '../model.js';
+import { violationJson, type ViolationJson } from '../policy/format.js';
 
 /** `plan --format json`: an API that scripts and CI pipelines parse. Add fields; never rename or remove. */
 export interface PlanJson {
@@ -7,6 +8,8 @@ export interface PlanJson {
   head: string;
   changes: PlanJsonChange[];
   problems: PlanJsonProblem[];
+  /** Admin-policy results at head, every mode (enforce ones are also in problems); present when policies ran. */
+  violations?: ViolationJson[];
 }
 
 export interface PlanJsonChange {
@@ -36,7 +39,9 @@ export interface PlanJsonProblem {
 /** The JSON document for a plan. Every object is built key by key, so key order is stable. */
 export function planToJson(plan: Plan): PlanJson {
   const { open, close, change } = plan.summary;
-  return { summary: { open, close, change }, base: plan.base, head: plan.head, changes: plan.changes.map(changeJson), problems: plan.problems.map(problemJson) };
+  const out: PlanJson = { summary: { open, close, change }, base: plan.base, head: plan.head, changes: plan.changes.map(changeJson), problems: plan.problems.map(problemJson) };
+  if (plan.violations) out.violations = plan.violations.map(violationJson);
+  return out;
 }
 
 /** The plan as JSON text: two-space indent and a final newline. */
