@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ApiException, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, createConfiguration, KubeConfig, NetworkingV1Api, ServerConfiguration, type Configuration } from '@kubernetes/client-node';
 import { ProviderError } from '../provider.js';
 
 /** The API clients of one kubeconfig context. */
@@ -21,7 +21,10 @@ export class KubeClients {
   private readonly byContext = new Map<string, ContextClients>();
   private base: KubeConfig | undefined;
 
-  constructor(private readonly provided?: KubeConfig) {}
+  constructor(
+    private readonly provided?: KubeConfig,
+    private readonly requestTimeoutMs = 30_000,
+  ) {}
 
   /** The context a cluster without `kubernetes.context` uses. */
   defaultContext(): string {
@@ -38,7 +41,8 @@ export class KubeClients {
       }
       const config = new KubeConfig();
       config.loadFromOptions({ clusters: base.getClusters(), users: base.getUsers(), contexts: base.getContexts(), currentContext: name });
-      clients = { context: name, config, core: config.makeApiClient(CoreV1Api), networking: config.makeApiClient(NetworkingV1Api) };
+      const configuration = withTimeout(config, this.requestTimeoutMs);
+      clients = { context: name, config, core: new CoreV1Api(configuration), networking: new NetworkingV1Api(configuration) };
       this.byContext.set(name, clients);
     }
     return clients;
@@ -67,6 +71,28 @@ export class KubeClients {
   }
 }
 
+/**
+ * What `KubeConfig.makeApiClient` builds, plus a deadline on every request: the client has none, and one
+ * API server that stops answering would otherwise hold a pass (and every pass after it) forever.
+ */
+function withTimeout(config: KubeConfig, timeoutMs: number): Configuration {
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new ProviderError(`kubeconfig context '${config.getCurrentContext()}' names no cluster`, false);
+  return createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: config },
+    promiseMiddleware: [
+      {
+        pre: async (context) => {
+          context.setSignal(AbortSignal.timeout(timeoutMs));
+          return context;
+        },
+        post: async (response) => response,
+      },
+    ],
+  });
+}
+
 /** An API failure as the engine wants it: throttling, 5xx and dropped connections may pass; the rest will not. */
 export function apiError(subject: string, verb: string, err: unknown): ProviderError {
   if (err instanceof ProviderError) return err;
@@ -80,7 +106,13 @@ export function apiError(subject: string, verb: string, err: unknown): ProviderE
   }
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
+  if (isAbort(err)) return new ProviderError(`${subject} ${verb} failed: no answer within the request timeout (the request may still take effect)`, true, { cause: err });
   return new ProviderError(`${subject} ${verb} failed: ${message}`, typeof code === 'string' || /ECONNRE|ETIMEDOUT|socket|network|fetch failed/i.test(message), { cause: err });
+}
+
+function isAbort(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return name === 'AbortError' || name === 'TimeoutError';
 }
 
 export function statusCode(err: unknown): number | undefined {

@@ -12,6 +12,8 @@ const PENDING_HINT_AFTER_MS = 2 * 60_000;
 export interface KubernetesProviderOptions {
   /** The operator's kubeconfig; default KUBECONFIG, ~/.kube/config, or in-cluster. */
   kubeConfig?: KubeConfig;
+  /** How long one API request may take before it is abandoned (and retried as transient). Default 30 s. */
+  requestTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -45,7 +47,7 @@ export class KubernetesProvider implements Provider {
   private ownWrites = new Set<string>();
 
   constructor(options: KubernetesProviderOptions = {}) {
-    this.clients = new KubeClients(options.kubeConfig);
+    this.clients = new KubeClients(options.kubeConfig, options.requestTimeoutMs);
     this.now = options.now ?? Date.now;
   }
 

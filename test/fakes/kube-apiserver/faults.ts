@@ -1,5 +1,6 @@
 // Failures on demand: the next `times` requests matching method and path are answered with
-// the given status instead of being served.
+// the given status instead of being served, or (with `delayMs`) served only after a delay, so that a
+// client that gives up first has lost the answer of a request that still takes effect.
 import { KubeError, type Reason } from './errors.js';
 
 export interface Fault {
@@ -7,7 +8,10 @@ export interface Fault {
   method?: string;
   /** Matched against the request path (without the query); a string is read as a regex. */
   path?: RegExp | string;
-  status: 429 | 500 | 503 | number;
+  /** Answer with this status instead of serving (not used with `delayMs`). */
+  status?: 429 | 500 | 503 | number;
+  /** Serve the request normally, but only after this many milliseconds. */
+  delayMs?: number;
   /** Seconds, sent as Retry-After and in the Status details. */
   retryAfter?: number;
   /** How many matching requests fail; default 1. Infinity for all of them. */
@@ -40,13 +44,15 @@ export class Faults {
     this.armed = [];
   }
 
-  /** The error to answer this request with, consuming one use of the first matching fault. */
-  take(method: string, path: string): KubeError | undefined {
+  /** What to do with this request instead of serving it at once, consuming one use of the first matching fault. */
+  take(method: string, path: string): KubeError | { delayMs: number } | undefined {
     const hit = this.armed.find((a) => a.left > 0 && (!a.fault.method || a.fault.method.toUpperCase() === method) && (!a.path || a.path.test(path)));
     if (!hit) return undefined;
     hit.left -= 1;
     this.armed = this.armed.filter((a) => a.left > 0);
-    const [reason, text] = KNOWN[hit.fault.status] ?? (['InternalError', `injected failure ${hit.fault.status}`] as [Reason, string]);
-    return new KubeError(hit.fault.status, reason, hit.fault.message ?? text, undefined, hit.fault.retryAfter);
+    if (hit.fault.delayMs !== undefined) return { delayMs: hit.fault.delayMs };
+    const status = hit.fault.status ?? 500;
+    const [reason, text] = KNOWN[status] ?? (['InternalError', `injected failure ${status}`] as [Reason, string]);
+    return new KubeError(status, reason, hit.fault.message ?? text, undefined, hit.fault.retryAfter);
   }
 }

@@ -51,6 +51,8 @@ export interface FakeKube {
   kubeConfig(context?: string): KubeConfig;
   close(): Promise<void>;
 
+  /** Called with each request as it arrives, before it is served (a test may stop the client there). */
+  onRequest: ((request: RecordedRequest) => void) | undefined;
   /** Every HTTP request received, in order. */
   readonly requests: readonly RecordedRequest[];
   /** POST/PUT/PATCH/DELETE requests, without dry runs. */
@@ -100,7 +102,8 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
     objects.create(NAMESPACE, '', { metadata: { name: ns } }, HELPER);
   }
 
-  const server = createServer(createHandler({ objects, watches, faults, requests, auth: () => auth, address: () => address }));
+  let onRequest: ((request: RecordedRequest) => void) | undefined;
+  const server = createServer(createHandler({ objects, watches, faults, requests, auth: () => auth, address: () => address, onRequest: (r) => onRequest?.(r) }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -119,6 +122,12 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
     },
     set auth(mode: AuthMode) {
       auth = mode;
+    },
+    get onRequest() {
+      return onRequest;
+    },
+    set onRequest(listener) {
+      onRequest = listener;
     },
     kubeConfig(context = 'fake') {
       const config = new KubeConfig();

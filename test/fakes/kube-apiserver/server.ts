@@ -31,6 +31,8 @@ export interface ServerParts {
   requests: RecordedRequest[];
   auth(): AuthMode;
   address(): string;
+  /** Told of each request as it arrives, before it is served. */
+  onRequest?(request: RecordedRequest): void;
 }
 
 type Answer = { code: number; body: JsonObject } | 'streaming';
@@ -41,6 +43,7 @@ export function createHandler(parts: ServerParts): (req: IncomingMessage, res: S
     const method = (req.method ?? 'GET').toUpperCase();
     const entry: RecordedRequest = { method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers['content-type'] };
     parts.requests.push(entry);
+    parts.onRequest?.(entry);
     const reply = (code: number, body: JsonObject, headers: Record<string, string> = {}) => {
       entry.status = code;
       if (res.headersSent) return void res.end();
@@ -48,10 +51,11 @@ export function createHandler(parts: ServerParts): (req: IncomingMessage, res: S
       res.end(JSON.stringify(body));
     };
     readBody(req)
-      .then((body) => {
+      .then(async (body) => {
         checkAuth(req, parts.auth());
         const fault = parts.faults.take(method, url.pathname);
-        if (fault) throw fault;
+        if (fault instanceof KubeError) throw fault;
+        if (fault) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
         const answer = serve(parts, method, url, body, req, res);
         if (answer === 'streaming') entry.status = 200;
         else reply(answer.code, answer.body);
