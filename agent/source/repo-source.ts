@@ -109,9 +109,31 @@ class RemoteSource implements RepoSource {
   }
 
   async snapshot(): Promise<Snapshot> {
+    try {
+      return await this.fetchAndRead();
+    } catch (err) {
+      // A cache git can no longer read (lost objects, a garbled ref or config, a clone cut short) would
+      // stall the agent for good; when the remote answers, the cache is at fault: start it afresh.
+      if (!(await this.remoteHasBranch())) throw err;
+      this.loc = undefined;
+      await rm(this.dir, { recursive: true, force: true });
+      return this.fetchAndRead();
+    }
+  }
+
+  private async fetchAndRead(): Promise<Snapshot> {
     const loc = await this.fetch();
     // The remote-tracking ref moves only once a fetch has every object: a pass never sees half of one.
     return readRevision(loc, `refs/remotes/origin/${this.branch}`);
+  }
+
+  private async remoteHasBranch(): Promise<boolean> {
+    if (!existsSync(this.dir)) return false;
+    try {
+      return (await simpleGit().listRemote(['--heads', this.url, this.branch])).trim() !== '';
+    } catch {
+      return false;
+    }
   }
 
   private async fetch(): Promise<GitLocation> {
