@@ -22,11 +22,11 @@ export class AgentProcess {
   readonly url: string;
   output = '';
 
-  constructor(args: string[], listenPort: number) {
+  constructor(args: string[], listenPort: number, env: NodeJS.ProcessEnv = {}) {
     this.url = `http://127.0.0.1:${listenPort}`;
     this.child = spawn(process.execPath, ['--import', 'tsx', `${root}agent/cli.ts`, 'run', '--listen', `127.0.0.1:${listenPort}`, ...args], {
       cwd: root,
-      env: { ...process.env, PORTCULLIS_LOG_LEVEL: 'info' },
+      env: { ...process.env, PORTCULLIS_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
