@@ -11,9 +11,11 @@ import { createAwsProvider } from './providers/aws/index.js';
 import { instrumentProvider } from './providers/instrument.js';
 import { KubernetesProvider } from './providers/kubernetes/index.js';
 import { NodeProvider, type NodeBackend } from './providers/node/index.js';
+import { acquireHostLock } from './providers/node/host-lock.js';
 import { createNftablesBackend, nftablesAvailable } from './providers/node/nftables.js';
 import { createUserspaceBackend } from './providers/node/userspace.js';
 import type { Provider } from './providers/provider.js';
+import type { LoaderOptions } from './policy/loader.js';
 import { createRenderer } from './render/index.js';
 import { openRepoSource, type RepoSource } from './source/repo-source.js';
 
@@ -36,6 +38,9 @@ export interface AgentOptions {
   onDrift?: (cloud: Cloud, why: string) => void;
   /** Whether this replica may write now (leader election); default always. */
   canWrite?: () => boolean;
+  /** Admin policies: module loading (`--allow-repo-policies`) and the live audit interval (`--audit-interval`). */
+  policies?: LoaderOptions;
+  auditIntervalMs?: number;
   log: Logger;
 }
 
@@ -102,6 +107,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     log: options.log,
     ...(onClouds ? { onClouds } : {}),
     ...(options.canWrite ? { canWrite: options.canWrite } : {}),
+    ...(options.policies ? { policies: options.policies } : {}),
+    ...(options.auditIntervalMs !== undefined ? { auditIntervalMs: options.auditIntervalMs } : {}),
     onPass: (report) => metrics.recordPass(report),
   });
   const ready = reconciler;
@@ -129,7 +136,11 @@ async function chooseNodeBackend(options: AgentOptions, source: RepoSource): Pro
   if (wanted === 'userspace') return userspace();
   const nftOptions = options.nftNetns ? { netns: options.nftNetns } : {};
   const available = await nftablesAvailable(nftOptions);
-  if (available.ok) return createNftablesBackend(nftOptions);
+  if (available.ok) {
+    const where = options.nftNetns ? ` in network namespace ${options.nftNetns}` : '';
+    acquireHostLock(`nftables-${options.nftNetns ?? 'host'}-portcullis`, `the nftables table inet portcullis${where}`);
+    return createNftablesBackend(nftOptions);
+  }
   if (wanted === 'nftables') throw new Error(`node.backend is nftables but nftables cannot be used here: ${available.reason}`);
   options.log.info({ reason: available.reason }, 'node.backend auto: nftables is not available, forwarding in userspace');
   return userspace();

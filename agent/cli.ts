@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError, processIo } from './commands/io.js';
+import { audit } from './commands/audit.js';
 import { plan } from './commands/plan.js';
 import { render } from './commands/render.js';
 import { apply, run } from './commands/run.js';
@@ -18,6 +19,7 @@ const program = new Command('portcullis')
 
 const repoOption = () => new Option('--repo <dir>', 'the config repo (config.yaml and clusters/)').default('.');
 const configOption = () => new Option('--config <file>', "the admin's settings file; wins over the repo's config.yaml");
+const repoPoliciesOption = () => new Option('--allow-repo-policies', 'run admin-policy modules committed to the config repo (refused by default: anyone who can commit could change them)');
 const templatesOption = () => new Option('--templates <dir>', 'a directory of templates that override the shipped ones');
 
 function oneOf<T extends string>(...allowed: T[]) {
@@ -34,6 +36,7 @@ program
   .option('--rev <rev>', 'read this git revision instead of the files on disk')
   .addOption(configOption())
   .addOption(templatesOption())
+  .addOption(repoPoliciesOption())
   .option('--format <format>', 'text | json', oneOf('text', 'json'), 'text')
   .action(async (options) => exit(await validate(options, processIo)));
 
@@ -45,6 +48,7 @@ program
   .option('--cluster <name>', 'only this cluster')
   .addOption(configOption())
   .addOption(templatesOption())
+  .addOption(repoPoliciesOption())
   .option('--format <format>', 'yaml | json', oneOf('yaml', 'json'), 'yaml')
   .action(async (options) => exit(await render(options, processIo)));
 
@@ -56,8 +60,22 @@ program
   .option('--head <rev>', 'the revision to plan (default: the files on disk)')
   .addOption(configOption())
   .addOption(templatesOption())
-  .option('--format <format>', 'text | json', oneOf('text', 'json'), 'text')
+  .addOption(repoPoliciesOption())
+  .option('--format <format>', 'text | markdown | json | sarif', oneOf('text', 'markdown', 'json', 'sarif'), 'text')
   .action(async (options) => exit(await plan(options, processIo)));
+
+program
+  .command('audit')
+  .description('run the admin policies over what the providers hold (observes only); exit 1 on an enforce violation')
+  .addOption(repoOption())
+  .addOption(configOption())
+  .addOption(templatesOption())
+  .addOption(repoPoliciesOption())
+  .option('--clouds <list>', `clouds to observe, comma-separated (${CLOUDS.join(', ')}); default: the clouds the manifests name`, cloudList)
+  .addOption(new Option('--node-backend <backend>', 'override node.backend').choices(NODE_BACKENDS))
+  .option('--nft-netns <name>', 'run nft inside this network namespace (ip netns exec)')
+  .option('--format <format>', 'table | json', oneOf('table', 'json'), 'table')
+  .action(async (options) => exit(await audit(options, processIo)));
 
 const agentOptions = (command: Command): Command =>
   command
@@ -67,6 +85,7 @@ const agentOptions = (command: Command): Command =>
     .option('--cache-dir <dir>', 'where clones of remote repos are kept (default ~/.cache/portcullis)')
     .addOption(configOption())
     .addOption(templatesOption())
+    .addOption(repoPoliciesOption())
     .option('--allow-mass-close', 'let a pass close every open port, or more than guard.max_close_share of them')
     .option('--clouds <list>', `clouds this agent serves from the start, comma-separated (${CLOUDS.join(', ')}); default: each cloud once a manifest names it`, cloudList)
     .addOption(new Option('--node-backend <backend>', 'override node.backend').choices(NODE_BACKENDS))
@@ -87,6 +106,7 @@ agentOptions(program.command('run').description('the agent: passes on every trig
   .option('--resync <duration>', 'a pass at least this often even when Git is unchanged, to heal drift', '5m')
   .option('--listen <addr>', 'HTTP address for /metrics, /api/health and /api/status', '127.0.0.1:9464')
   .option('--once', 'run one pass with the full agent set-up, then exit')
+  .option('--audit-interval <duration>', 'also run the admin policies over what providers hold this often (e.g. 1h); default: never')
   .option('--webhook-secret-file <file>', 'the GitHub/GitLab webhook secret (else PORTCULLIS_WEBHOOK_SECRET); without one, webhooks are off')
   .option('--api-token-file <file>', 'a bearer token that POST /api/* needs (else PORTCULLIS_API_TOKEN)')
   .option('--leader-elect', 'with several replicas: only the holder of a coordination.k8s.io Lease writes; the others observe and serve status')

@@ -19,6 +19,8 @@ export interface AgentCommandOptions extends RepoOptions {
   nodeBackend?: NodeBackend;
   nodeListen?: string;
   nftNetns?: string;
+  /** Run admin-policy modules committed to the config repo. */
+  allowRepoPolicies?: boolean;
 }
 
 export interface RunOptions extends AgentCommandOptions {
@@ -27,6 +29,8 @@ export interface RunOptions extends AgentCommandOptions {
   resync: string;
   listen: string;
   once?: boolean;
+  /** How often the admin policies run over what providers hold (a live audit); never when absent. */
+  auditInterval?: string;
   /** Files holding the webhook secret and the API token (else PORTCULLIS_WEBHOOK_SECRET / PORTCULLIS_API_TOKEN). */
   webhookSecretFile?: string;
   apiTokenFile?: string;
@@ -50,6 +54,8 @@ async function agentOptions(options: AgentCommandOptions, log: Logger): Promise<
     ...(options.nodeBackend ? { nodeBackend: options.nodeBackend } : {}),
     ...(options.nodeListen ? { nodeListen: options.nodeListen } : {}),
     ...(options.nftNetns ? { nftNetns: options.nftNetns } : {}),
+    policies: { repoDir: options.repo, ...(options.allowRepoPolicies ? { allowRepoPolicies: true } : {}) },
+    ...('auditInterval' in options && typeof options.auditInterval === 'string' ? { auditIntervalMs: parseDuration(options.auditInterval, '--audit-interval') } : {}),
   };
 }
 
