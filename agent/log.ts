@@ -19,6 +19,8 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
 function redactDeep(value: unknown, secrets: readonly string[], depth = 0): unknown {
   if (typeof value === 'string') return redactSecrets(value, secrets);
   if (depth > 8 || value === null || typeof value !== 'object') return value;
+  // An Error's message and stack are not enumerable: serialize it first, or it would come out as {}.
+  if (value instanceof Error) return redactDeep(stdSerializers.err(value), secrets, depth + 1);
   if (Array.isArray(value)) return value.map((v) => redactDeep(v, secrets, depth + 1));
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, secrets, depth + 1)]));
 }
@@ -37,7 +39,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     {
       level: options.level ?? process.env.PORTCULLIS_LOG_LEVEL ?? 'info',
       redact: { paths: [...SECRET_KEYS, ...SECRET_KEYS.map((k) => `*.${k}`)], censor: CENSOR },
-      serializers: { err: (err: Error) => redactDeep(stdSerializers.err(err), secrets) as ReturnType<typeof stdSerializers.err> },
       formatters: { log: (object) => redactDeep(object, secrets) as Record<string, unknown> },
       hooks: {
         logMethod(args, method) {
