@@ -8,6 +8,7 @@ import { apply, run } from './commands/run.js';
 import { status } from './commands/status.js';
 import { CLOUDS, NODE_BACKENDS, type Cloud } from './model.js';
 import { validate } from './commands/validate.js';
+import { HostLockError } from './providers/node/host-lock.js';
 import { SourceError } from './source/index.js';
 import { VERSION } from './version.js';
 
@@ -127,7 +128,7 @@ function exit(code: number): void {
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof UsageError || err instanceof SourceError) {
+  if (err instanceof UsageError || err instanceof SourceError || err instanceof HostLockError) {
     process.stderr.write(`portcullis: ${err.message}\n`);
     process.exitCode = 2;
     return;
