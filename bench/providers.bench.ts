@@ -29,6 +29,7 @@ for (const name of cases) {
     rows.push([
       c.label,
       f.first.ms.toFixed(0),
+      f.first.requests ?? '-',
       f.first.writes,
       f.noop.ms.toFixed(0),
       f.noop.requests ?? '-',
@@ -42,7 +43,7 @@ for (const name of cases) {
     await c.close();
   }
 }
-console.log(table(['provider', 'first ms', 'first writes', 'no-op ms', 'no-op reads', 'no-op writes', '+port writes', '-port writes', 'exposure writes', '+port ms'], rows));
+console.log(table(['provider', 'first ms', 'first requests', 'first writes', 'no-op ms', 'no-op reads', 'no-op writes', '+port writes', '-port writes', 'exposure writes', '+port ms'], rows));
 console.log('writes: API write requests (kubernetes, aws, gcp); nft transactions (node nftables); listener transactions (node userspace)');
 if (failed) {
   console.error('bench/providers: a no-op pass wrote something (the aim is 0)');
