@@ -32,6 +32,9 @@ export interface Metrics {
   setLeader(leader: boolean): void;
 }
 
+/** ssh, telnet, docker, etcd, mysql, rdp, postgres, vnc, redis, elasticsearch, kubelet, memcached, mongodb: never meant for the internet. */
+export const SENSITIVE_TCP_PORTS = [22, 23, 2375, 2379, 3306, 3389, 5432, 5900, 6379, 9200, 10250, 11211, 27017];
+
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export function createMetrics(reconciler: () => Reconciler | undefined): Metrics {
@@ -126,6 +129,22 @@ export function createMetrics(reconciler: () => Reconciler | undefined): Metrics
       this.reset();
       for (const { labels, count } of openPortTotals(reconciler())) {
         if (labels.exposure === 'public') this.set({ cluster: labels.cluster, cloud: labels.cloud, protocol: labels.protocol }, count);
+      }
+    },
+  });
+  new Gauge({
+    name: 'portcullis_public_sensitive_ports',
+    help: `Well-known sensitive ports (${SENSITIVE_TCP_PORTS.join(', ')}; tcp) that a cluster exposes to anywhere, by cluster, cloud, protocol and port (value 1).`,
+    labelNames: ['cluster', 'cloud', 'protocol', 'port'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of reconciler()?.status ?? []) {
+        for (const e of c.endpoints) {
+          if (e.exposure !== 'public' || e.protocol !== 'tcp') continue;
+          const [from, to] = e.ports.split('-').map(Number) as [number, number | undefined];
+          for (const port of SENSITIVE_TCP_PORTS) if (port >= from && port <= (to ?? from)) this.set({ cluster: c.name, cloud: c.cloud, protocol: e.protocol, port: String(port) }, 1);
+        }
       }
     },
   });

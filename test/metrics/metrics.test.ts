@@ -141,6 +141,17 @@ describe('metrics after a known sequence of passes', () => {
     assert.equal(await v('portcullis_pass_duration_seconds_count'), 7);
   });
 
+  it('public sensitive ports: ssh, and a public range that covers mysql; private ones do not count', async () => {
+    repo.write({ 'clusters/ops.yaml': nodeManifest('ops', '127.0.0.1', ['+tcp:22', '+tcp:3300-3310', 5432]) });
+    const report = await reconciler.pass(['poll']);
+    assert.equal(report.result, 'converged', report.message);
+    assert.deepEqual(await seriesOf(metrics.registry, 'portcullis_public_sensitive_ports'), [
+      '{"cloud":"node","cluster":"ops","port":"22","protocol":"tcp"} 1',
+      '{"cloud":"node","cluster":"ops","port":"3306","protocol":"tcp"} 1',
+    ]);
+    assert.equal(await v('portcullis_public_ports', { cluster: 'ops', cloud: 'node', protocol: 'tcp' }), 12);
+  });
+
   it('policy violations by policy and mode, webhooks by result, leadership', async () => {
     metrics.recordViolations([
       { policy: 'no-public-ssh', mode: 'enforce' },
