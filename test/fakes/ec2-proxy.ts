@@ -58,7 +58,7 @@ export class Ec2Proxy {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** The next `times` requests of `action` meet `fault`. */
+  /** The next `times` requests of `action` (`*`: of any action) meet `fault`. */
   inject(action: string, fault: Fault, times = 1): void {
     this.faults.push({ action, remaining: times, fault });
   }
@@ -92,7 +92,7 @@ export class Ec2Proxy {
     const action = params.get('Action');
     let fault: Fault | undefined;
     if (action) {
-      const pending = this.faults.find((f) => f.action === action && f.remaining > 0);
+      const pending = this.faults.find((f) => (f.action === action || f.action === '*') && f.remaining > 0);
       if (pending) {
         pending.remaining--;
         fault = pending.fault;

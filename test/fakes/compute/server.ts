@@ -112,11 +112,16 @@ export class ComputeFake {
   }
 
   /**
-   * The next `times` requests with this method whose path matches answer `status` with Google's error body.
+   * The next `times` requests with this method (`*`: any) whose path matches answer `status` with Google's error body.
    * With `afterEffect` each is carried out first (and waited on, for a wait): a write whose answer was lost.
    */
   failNext(method: string, path: RegExp, status: number, times = 1, options: { afterEffect?: boolean } = {}): void {
     this.faults.push({ method, path, status, left: times, afterEffect: options.afterEffect ?? false });
+  }
+
+  /** Forgets every pending failure. */
+  clearFaults(): void {
+    this.faults.length = 0;
   }
 
   /** The next write operation completes with this error (the write itself is accepted, and has no effect). */
@@ -170,7 +175,7 @@ export class ComputeFake {
 
   private async route(method: string, url: URL, text: string, authorization: string | undefined): Promise<Json> {
     if (!authorization?.startsWith('Bearer ')) throw new ApiError(401, 'required', 'Request is missing required authentication credential.');
-    const fault = this.faults.find((f) => f.left > 0 && f.method === method && f.path.test(url.pathname));
+    const fault = this.faults.find((f) => f.left > 0 && (f.method === method || f.method === '*') && f.path.test(url.pathname));
     if (fault) {
       fault.left--;
       if (fault.afterEffect) await this.serve(method, url, text).catch(() => undefined);

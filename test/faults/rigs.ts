@@ -1,0 +1,193 @@
+// One rig per provider for the fault matrix: the real SDK client against its wire-level server (the
+// Kubernetes fake, moto behind the counting proxy, the Compute fake), faults injected on one kind of
+// call at a time, and an inventory of everything in that world that looks like ours, so a leaked or
+// duplicated object shows up whoever made it.
+import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import { Reconciler } from '../../agent/engine/pass.js';
+import { KubernetesProvider } from '../../agent/providers/kubernetes/index.js';
+import { createRenderer } from '../../agent/render/index.js';
+import { startComputeFake, type ComputeFake } from '../fakes/compute/server.js';
+import { startKubeApiserver, type FakeKube, type JsonObject } from '../fakes/kube-apiserver/index.js';
+import { fastConverge, silentLog, type MemoryRepo } from '../helpers/agent-fixture.js';
+import { awsManifest, awsProvider, makeVpc, ruleLines, runInstances, SETTINGS as AWS_SETTINGS, startWorld, type World } from '../providers/aws/world.js';
+import { gcpManifest, gcpProvider } from '../providers/gcp/helpers.js';
+
+/** throttle: 429 / RequestLimitExceeded; error: a 5xx; timeout: no answer before the client's deadline (the request still takes effect later); lost: carried out, answered with a 5xx. */
+export type FaultKind = 'throttle' | 'error' | 'timeout' | 'lost';
+
+/** A kind of call, as a fault can aim at it (derived from the requests of a clean run). */
+export interface Operation {
+  name: string;
+  write: boolean;
+}
+
+export interface Rig {
+  name: string;
+  kinds: FaultKind[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** An empty world, ready for a scenario's clusters. */
+  reset(clusters: string[]): Promise<void>;
+  manifest(cluster: string, ports: number[]): string;
+  settings: string;
+  /** A fresh agent (new provider, nothing remembered), as after a restart. */
+  reconciler(repo: MemoryRepo): Reconciler;
+  /** Start counting calls afresh. */
+  clearCalls(): void;
+  /** The kinds of call made since clearCalls. */
+  calls(): Operation[];
+  inject(operation: Operation, kind: FaultKind, times: number): void;
+  /** Every call fails, for as long as it lasts. */
+  outage(on: boolean): void;
+  clearFaults(): void;
+  /** One line per object (and per rule) in the world that looks like ours; duplicates repeat. */
+  inventory(): Promise<string[]>;
+}
+
+const REQUEST_TIMEOUT_MS = 250;
+const SLOW_MS = 600;
+
+export function kubernetesRig(): Rig {
+  let fake: FakeKube;
+  const opOf = (method: string, path: string): Operation | undefined => {
+    const m = /\/(services|ingresses)(\/[^/]+)?$/.exec(path);
+    return m ? { name: `${method} ${m[1]}${m[2] ? '/{name}' : ''}`, write: method !== 'GET' } : undefined;
+  };
+  const pathOf = (op: Operation) => {
+    const [, resource] = op.name.split(' ') as [string, string];
+    return new RegExp(`/${resource.replace('/{name}', '/[^/]+')}$`);
+  };
+  return {
+    name: 'kubernetes',
+    kinds: ['throttle', 'error', 'timeout'],
+    settings: 'kubernetes:\n  ports: loadbalancer\n',
+    async start() {
+      fake = await startKubeApiserver();
+    },
+    async stop() {
+      await fake?.close();
+    },
+    async reset() {
+      for (const kind of ['Service', 'Ingress'] as const) for (const o of fake.list(kind, 'ml')) fake.remove(kind, 'ml', (o.metadata as JsonObject).name as string);
+      if (!fake.get('Namespace', undefined, 'ml')) fake.createNamespace('ml');
+      fake.clearFaults();
+      fake.clearRequests();
+    },
+    manifest: (name, ports) => `name: ${name}\ncloud: kubernetes\nkubernetes: {namespace: ml, selector: {app: ${name}}}\nresources:\n  ports: [${ports.join(', ')}]\n`,
+    reconciler: (repo) =>
+      new Reconciler({ source: repo, renderer: createRenderer(), providers: { kubernetes: new KubernetesProvider({ kubeConfig: fake.kubeConfig(), requestTimeoutMs: REQUEST_TIMEOUT_MS }) }, log: silentLog, converge: fastConverge }),
+    clearCalls: () => fake.clearRequests(),
+    calls: () => unique(fake.requests.flatMap((r) => opOf(r.method, r.path) ?? [])),
+    inject(op, kind, times) {
+      const method = op.name.split(' ')[0]!;
+      if (kind === 'timeout') fake.inject({ method, path: pathOf(op), delayMs: SLOW_MS, times });
+      else fake.inject({ method, path: pathOf(op), status: kind === 'throttle' ? 429 : 500, ...(kind === 'throttle' ? { retryAfter: 0 } : {}), times });
+    },
+    outage(on) {
+      if (on) fake.inject({ status: 503, times: Infinity });
+      else fake.clearFaults();
+    },
+    clearFaults: () => fake.clearFaults(),
+    async inventory() {
+      return (['Service', 'Ingress'] as const).flatMap((kind) =>
+        fake.list(kind, 'ml').map((o) => {
+          const spec = o.spec as JsonObject;
+          const ports = ((spec.ports as JsonObject[] | undefined) ?? []).map((p) => `${p.protocol}/${p.port}`).join(',');
+          return `${kind}/${(o.metadata as JsonObject).name} ${ports}`;
+        }),
+      );
+    },
+  };
+}
+
+export function awsRig(): Rig {
+  let world: World;
+  return {
+    name: 'aws',
+    kinds: ['throttle', 'error', 'timeout'],
+    settings: AWS_SETTINGS,
+    async start() {
+      world = await startWorld();
+    },
+    async stop() {
+      await world?.stop();
+    },
+    async reset(clusters) {
+      await world.moto.reset();
+      world.proxy.clear();
+      const vpc = await makeVpc(world, 'shared');
+      for (const name of clusters) await runInstances(world, vpc, 1, { Name: name });
+    },
+    manifest: (name, ports) => awsManifest(name, { vpc: 'shared', instance_tags: { Name: name } }, ports),
+    reconciler: (repo) =>
+      new Reconciler({ source: repo, renderer: createRenderer(), providers: { aws: awsProvider(world, { requestTimeoutMs: REQUEST_TIMEOUT_MS }) }, log: silentLog, converge: fastConverge }),
+    clearCalls: () => world.proxy.clear(),
+    calls: () => unique(world.proxy.requests.map((r) => ({ name: r.action, write: !/^Describe/.test(r.action) }))),
+    inject(op, kind, times) {
+      const fault = kind === 'throttle' ? { kind: 'throttle' as const } : kind === 'timeout' ? { kind: 'delay' as const, ms: SLOW_MS } : { kind: 'server-error' as const, status: 503 };
+      world.proxy.inject(op.name, fault, times);
+    },
+    outage(on) {
+      if (on) world.proxy.inject('*', { kind: 'server-error', status: 503 }, Infinity);
+      else world.proxy.clear();
+    },
+    clearFaults: () => world.proxy.clear(),
+    async inventory() {
+      const groups = (await world.admin().send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
+      const lines: string[] = [];
+      for (const g of groups) {
+        if (g.GroupName === 'default') continue;
+        const tags = (g.Tags ?? []).map((t) => `${t.Key}=${t.Value}`).sort().join(',');
+        lines.push(`group ${g.GroupName} [${tags}]`, ...(await ruleLines(world, g.GroupId!)).map((r) => `  ${g.GroupName}: ${r}`));
+      }
+      return lines;
+    },
+  };
+}
+
+export function gcpRig(): Rig {
+  let fake: ComputeFake;
+  const PROJECT = 'proj-one';
+  const opOf = (method: string, path: string): Operation | undefined => {
+    const m = /\/(global\/firewalls|global\/operations|aggregated\/instances)(\/[^/]+)?(\/wait)?$/.exec(path);
+    return m ? { name: `${method} ${m[1]}${m[2] ? '/{name}' : ''}${m[3] ?? ''}`, write: method !== 'GET' && !m[3] } : undefined;
+  };
+  return {
+    name: 'gcp',
+    kinds: ['throttle', 'error', 'lost'],
+    settings: '',
+    async start() {
+      fake = await startComputeFake();
+    },
+    async stop() {
+      await fake?.close();
+    },
+    async reset() {
+      await fake?.close();
+      fake = await startComputeFake();
+    },
+    manifest: (name, ports) => gcpManifest(name, ports, { project: PROJECT }),
+    reconciler: (repo) => new Reconciler({ source: repo, renderer: createRenderer(), providers: { gcp: gcpProvider(fake) }, log: silentLog, converge: fastConverge }),
+    clearCalls: () => void (fake.requests.length = 0),
+    calls: () => unique(fake.requests.flatMap((r) => opOf(r.method, r.path) ?? [])),
+    inject(op, kind, times) {
+      const [method, rest] = op.name.split(' ') as [string, string];
+      const path = new RegExp(`/${rest.replace('/{name}', '/[^/]+')}$`);
+      fake.failNext(method, path, kind === 'throttle' ? 429 : 503, times, { afterEffect: kind === 'lost' });
+    },
+    outage(on) {
+      if (on) fake.failNext('*', /./, 503, Infinity);
+      else fake.clearFaults();
+    },
+    clearFaults: () => fake.clearFaults(),
+    async inventory() {
+      return fake.firewalls(PROJECT).map((f) => `${f.name} ${JSON.stringify([f.allowed, f.sourceRanges, f.targetTags])}`);
+    },
+  };
+}
+
+function unique(ops: Operation[]): Operation[] {
+  const seen = new Map<string, Operation>();
+  for (const op of ops) if (!seen.has(op.name)) seen.set(op.name, op);
+  return [...seen.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+}
