@@ -35,6 +35,7 @@ export function planMarkdown(plan: Plan): string {
     lines.push('#### Admin policies', '', '| result | policy/rule | cluster | message | where |', '|---|---|---|---|---|');
     for (const v of violations) lines.push(`| ${MODE[v.mode]} | \`${v.policy}/${v.rule}\` | ${v.cluster} | ${cell(v.message)} | \`${v.at.file}:${v.at.line}\` |`);
     lines.push('');
+    if (counts.enforce > 0) lines.push('A denied cluster keeps the ports it has now: its changes are not in the plan until the violation is fixed.', '');
   }
   const others = plan.problems.filter((p) => p.code !== 'POLICY_DENIED' && p.code !== 'POLICY_WARNING');
   if (others.length > 0) {
