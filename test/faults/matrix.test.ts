@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { MemoryRepo } from '../helpers/agent-fixture.js';
-import { awsRig, gcpRig, kubernetesRig, type FaultKind, type Operation, type Rig } from './rigs.js';
+import { awsRig, gcpRig, kubernetesRig, nftablesRig, type FaultKind, type Operation, type Rig } from './rigs.js';
 
 const FULL = process.env.FAULT_MATRIX === 'full';
 const RUNS = Number(process.env.FAULT_RUNS ?? 1);
@@ -84,7 +84,7 @@ async function scenario(rig: Rig, reference: string[], fault: { op: Operation; k
   return { converged: settled, passes, leaked: leakedLines.length - duplicated, duplicated, missing: extra(reference, inventory).length, detail: { fresh: fresh.outcomes.map((o) => `${o.change.action} ${o.change.id}`), leakedLines } };
 }
 
-for (const make of [kubernetesRig, awsRig, gcpRig]) {
+for (const make of [kubernetesRig, awsRig, gcpRig, nftablesRig]) {
   const rig = make();
   describe(`fault matrix: ${rig.name}`, () => {
     let reference: string[] = [];

@@ -2,13 +2,19 @@
 // Kubernetes fake, moto behind the counting proxy, the Compute fake), faults injected on one kind of
 // call at a time, and an inventory of everything in that world that looks like ours, so a leaked or
 // duplicated object shows up whoever made it.
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { Reconciler } from '../../agent/engine/pass.js';
 import { KubernetesProvider } from '../../agent/providers/kubernetes/index.js';
+import { NodeProvider } from '../../agent/providers/node/index.js';
+import { createNftablesBackend } from '../../agent/providers/node/nftables.js';
 import { createRenderer } from '../../agent/render/index.js';
 import { startComputeFake, type ComputeFake } from '../fakes/compute/server.js';
 import { startKubeApiserver, type FakeKube, type JsonObject } from '../fakes/kube-apiserver/index.js';
-import { fastConverge, silentLog, type MemoryRepo } from '../helpers/agent-fixture.js';
+import { fastConverge, nodeManifest, silentLog, type MemoryRepo } from '../helpers/agent-fixture.js';
+import { ADDRESSES, createTopology, type Topology } from '../helpers/netns.js';
 import { awsManifest, awsProvider, makeVpc, ruleLines, runInstances, SETTINGS as AWS_SETTINGS, startWorld, type World } from '../providers/aws/world.js';
 import { gcpManifest, gcpProvider } from '../providers/gcp/helpers.js';
 
@@ -182,6 +188,76 @@ export function gcpRig(): Rig {
     clearFaults: () => fake.clearFaults(),
     async inventory() {
       return fake.firewalls(PROJECT).map((f) => `${f.name} ${JSON.stringify([f.allowed, f.sourceRanges, f.targetTags])}`);
+    },
+  };
+}
+
+// An `nft` in front of the real one: it logs each call as `list` or `apply` (a batch from a file) and,
+// while a fault file says so, fails it the way a busy kernel does (transient) — after running it, for a
+// lost answer. The backend runs it inside the node namespace, as it would run nft.
+const NFT_SHIM = `#!/bin/bash
+dir=$(dirname "$0")
+op=list
+for a in "$@"; do [ "$a" = "-f" ] && op=apply; done
+echo "$op" >> "$dir/calls"
+for f in "$dir/fault-$op" "$dir/fault-all"; do
+  [ -f "$f" ] || continue
+  read -r kind left < "$f"
+  [ "$left" -gt 0 ] || continue
+  echo "$kind $((left - 1))" > "$f"
+  [ "$kind" = lost ] && nft "$@" > /dev/null 2>&1
+  echo "Error: Could not process rule: Resource temporarily unavailable" >&2
+  exit 1
+done
+exec nft "$@"
+`;
+
+export function nftablesRig(): Rig {
+  let topo: Topology;
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-nft-shim-'));
+  const shim = join(dir, 'nft');
+  const clearFaults = () => {
+    for (const f of ['fault-list', 'fault-apply', 'fault-all']) rmSync(join(dir, f), { force: true });
+  };
+  const backends: { close(): Promise<void> }[] = [];
+  return {
+    name: 'nftables',
+    kinds: ['error', 'lost'],
+    settings: 'node: {port_range: 45000-45999}\n',
+    async start() {
+      writeFileSync(shim, NFT_SHIM);
+      chmodSync(shim, 0o755);
+      topo = await createTopology();
+    },
+    async stop() {
+      await Promise.all(backends.map((b) => b.close()));
+      await topo?.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async reset() {
+      clearFaults();
+      await topo.node.nft(['delete', 'table', 'inet', 'portcullis']).catch(() => undefined);
+      await topo.node.nft(['delete', 'table', 'ip', 'portcullis']).catch(() => undefined);
+      await topo.node.nft(['delete', 'table', 'ip6', 'portcullis']).catch(() => undefined);
+    },
+    manifest: (name, ports) => nodeManifest(name, ADDRESSES.instance, ports),
+    reconciler(repo) {
+      const backend = createNftablesBackend({ netns: topo.node.name, nft: shim });
+      backends.push(backend);
+      return new Reconciler({ source: repo, renderer: createRenderer(), providers: { node: new NodeProvider(backend) }, log: silentLog, converge: fastConverge });
+    },
+    clearCalls: () => writeFileSync(join(dir, 'calls'), ''),
+    calls: () => unique(readFileSync(join(dir, 'calls'), 'utf8').split('\n').filter(Boolean).map((name) => ({ name, write: name === 'apply' }))),
+    inject: (op, kind, times) => writeFileSync(join(dir, `fault-${op.name}`), `${kind} ${times}\n`),
+    outage(on) {
+      if (on) writeFileSync(join(dir, 'fault-all'), 'error 1000000\n');
+      else clearFaults();
+    },
+    clearFaults,
+    async inventory() {
+      const out = await topo.node.nft(['-j', 'list', 'ruleset']);
+      const items = (JSON.parse(out) as { nftables: { rule?: { family: string; table: string; chain: string; comment?: string; expr: unknown[] } }[] }).nftables;
+      return items.flatMap((i) => (i.rule ? [`${i.rule.family} ${i.rule.table} ${i.rule.chain} ${i.rule.comment ?? ''} ${JSON.stringify(i.rule.expr)}`] : []));
     },
   };
 }
