@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { quote } from './format-problem.js';
 
 const EXAMPLES = 'such as 10.0.0.0/8 or 2001:db8::/32';
 
@@ -17,20 +18,20 @@ export function parseCidr(text: string): { cidr: string } | { error: string } {
   const trimmed = text.trim();
   const slash = trimmed.lastIndexOf('/');
   const address = readAddress(slash < 0 ? trimmed : trimmed.slice(0, slash));
-  if (!address) return { error: `'${text}' is not a CIDR: expected an address and a prefix length ${EXAMPLES}` };
+  if (!address) return { error: `${quote(text)} is not a CIDR: expected an address and a prefix length ${EXAMPLES}` };
   const bits = address.family === 4 ? 32 : 128;
   if (slash < 0) {
-    return { error: `'${text}' is an address without a prefix length: write ${formatAddress(address)}/${bits} for that one address` };
+    return { error: `${quote(text)} is an address without a prefix length: write ${formatAddress(address)}/${bits} for that one address` };
   }
   const prefixText = trimmed.slice(slash + 1);
   if (!/^[0-9]{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
-    return { error: `'${text}' has prefix length '${prefixText}': an IPv${address.family} prefix length is 0-${bits}` };
+    return { error: `${quote(text)} has prefix length ${quote(prefixText)}: an IPv${address.family} prefix length is 0-${bits}` };
   }
   const prefix = Number(prefixText);
   const network = maskHostBits(address, prefix);
   const canonical = `${formatAddress(network)}/${prefix}`;
   if (network.units.some((unit, i) => unit !== address.units[i])) {
-    return { error: `'${text}' has host bits set: did you mean ${canonical}?` };
+    return { error: `${quote(text)} has host bits set: did you mean ${canonical}?` };
   }
   return { cidr: canonical };
 }

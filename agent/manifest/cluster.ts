@@ -1,4 +1,5 @@
 import type { Cluster, Problem, Settings } from '../model.js';
+import { quote } from './format-problem.js';
 import { parsePorts } from './ports.js';
 import { checkSchema } from './schema.js';
 import type { YamlDoc } from './yaml-file.js';
@@ -78,7 +79,7 @@ function checkAllowed(raw: RawCluster, doc: YamlDoc, settings: Settings, name: s
     problems.push({
       code: 'NOT_ALLOWED',
       severity: 'error',
-      message: `cloud '${raw.cloud}' is not in the settings' allowed_clouds (${allowedClouds.join(', ')}): use one of those, or ask an admin to allow it`,
+      message: `cloud ${quote(raw.cloud)} is not in the settings' allowed_clouds (${allowedClouds.join(', ')}): use one of those, or ask an admin to allow it`,
       at: doc.locate(['cloud']),
       ...(name ? { cluster: name } : {}),
     });
@@ -93,7 +94,7 @@ function checkAllowed(raw: RawCluster, doc: YamlDoc, settings: Settings, name: s
         message:
           context === undefined
             ? `kubernetes.allowed_contexts is set, so the cluster must name one: add kubernetes.context with one of ${contexts.join(', ')}`
-            : `kubernetes context '${context}' is not in the settings' kubernetes.allowed_contexts (${contexts.join(', ')})`,
+            : `kubernetes context ${quote(context)} is not in the settings' kubernetes.allowed_contexts (${contexts.join(', ')})`,
         at: doc.locate(context === undefined ? ['kubernetes'] : ['kubernetes', 'context']),
         ...(name ? { cluster: name } : {}),
       });

@@ -4,7 +4,27 @@ import type { Problem } from '../model.js';
 export function problemLine(problem: Problem): string {
   const { file, line, col } = problem.at;
   const level = problem.severity === 'warning' ? 'warning: ' : '';
-  return `${file}:${line}:${col}: ${level}${problem.message}`;
+  return `${oneLine(file)}:${line}:${col}: ${level}${oneLine(problem.message)}`;
+}
+
+// Line breaks (YAML's and Unicode's) and other control characters a value may carry into a message.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * The text with control characters written as JSON escapes (`\n`, `\u2028`): a value quoted in a message
+ * must not start a new line, or it could forge a `FILE:LINE:COL:` line for whatever reads the output.
+ */
+export function oneLine(text: string): string {
+  return text.replace(CONTROL, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Longer values are cut in messages: the message must still fit a line, and the position shows the rest. */
+const MAX_QUOTED = 60;
+
+/** A value from a manifest as a message quotes it: `'value'`, on one line, cut to a readable length. */
+export function quote(value: string): string {
+  return `'${oneLine(value.length > MAX_QUOTED ? `${value.slice(0, MAX_QUOTED)}…` : value)}'`;
 }
 
 /**

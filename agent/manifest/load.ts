@@ -1,5 +1,6 @@
 import type { Cluster, Position, Problem, Settings, Snapshot } from '../model.js';
 import { readCluster } from './cluster.js';
+import { oneLine } from './format-problem.js';
 import { loadSettings, SETTINGS_FILE, type SettingsSource } from './settings.js';
 import { parseYamlFile } from './yaml-file.js';
 
@@ -77,7 +78,8 @@ export function loadRepo(snapshot: Snapshot, options: LoadOptions = {}): LoadedR
     settings: settingsResult.settings,
     settingsOk: settingsResult.ok,
     clusters,
-    problems,
+    // A message that quotes a value must still print as one line, whichever check wrote it.
+    problems: problems.map((p) => ({ ...p, message: oneLine(p.message) })),
     brokenFiles: [...brokenFiles].sort(),
     brokenClusters: [...brokenClusters].sort(),
   };

@@ -1,5 +1,6 @@
 import type { Exposure, PortSpec, Position, Problem, ProblemCode, Protocol } from '../model.js';
 import { parseCidr } from './cidr.js';
+import { quote } from './format-problem.js';
 import { suggest } from './suggest.js';
 
 /** How the caller maps a path inside one ports entry to a file position, e.g. ['cidrs', 1]. */
@@ -95,7 +96,7 @@ function parseEntry(entry: unknown): Spec | Fault[] {
 function parseText(raw: string): Parsed<Spec> {
   const text = raw.trim();
   if (text === '') return fault('PORT_SYNTAX', `an empty string is not a port spec: ${FORMS}`);
-  if (/\s/.test(text)) return fault('PORT_SYNTAX', `'${text}' has spaces inside: write '${text.replace(/\s+/g, '')}'`);
+  if (/\s/.test(text)) return fault('PORT_SYNTAX', `${quote(text)} has spaces inside: write ${quote(text.replace(/\s+/g, ''))}`);
   const exposure: Exposure = text.startsWith('+') ? 'public' : 'private';
   const parts = (exposure === 'public' ? text.slice(1) : text).split(':');
   const portText = parts.pop() ?? '';
@@ -103,14 +104,14 @@ function parseText(raw: string): Parsed<Spec> {
   if (!range || parts.length > 2 || parts.includes('')) {
     const slashed = /^(\+?)([0-9]+(?:-[0-9]+)?)\/([a-z]+)$/i.exec(text);
     const hint = slashed ? `write "${slashed[1]}${slashed[3]!.toLowerCase()}:${slashed[2]}" — ` : '';
-    return fault('PORT_SYNTAX', `'${text}' is not a port spec: ${hint}${FORMS}`);
+    return fault('PORT_SYNTAX', `${quote(text)} is not a port spec: ${hint}${FORMS}`);
   }
   // `a:b` is name a, unless a is a protocol word; `a:b:c` is name, protocol, port.
   let [name, protocolText] = parts.length === 2 ? parts : [undefined, undefined];
   if (parts.length === 1 && isProtocolWord(parts[0]!)) protocolText = parts[0];
   else if (parts.length === 1) name = parts[0];
   if (name !== undefined && protocolText !== undefined && isProtocolWord(name) && !isProtocolWord(protocolText)) {
-    return fault('PORT_SYNTAX', `'${text}' puts the protocol first: write '${exposure === 'public' ? '+' : ''}${protocolText}:${name}:${portText}'`);
+    return fault('PORT_SYNTAX', `${quote(text)} puts the protocol first: write '${exposure === 'public' ? '+' : ''}${protocolText}:${name}:${portText}'`);
   }
   const protocol = protocolText === undefined ? 'tcp' : toProtocol(protocolText);
   if (isFault(protocol)) return protocol;
@@ -143,7 +144,7 @@ function parseMap(map: Record<string, unknown>): Spec | Fault[] {
   for (const key of Object.keys(map)) {
     if ((MAP_KEYS as readonly string[]).includes(key)) continue;
     const near = KEY_ALIASES[key] ?? suggest(key, MAP_KEYS);
-    const message = near ? `unknown key '${key}' — did you mean '${near}'?` : `unknown key '${key}' — known keys here: ${MAP_KEYS.join(', ')}`;
+    const message = near ? `unknown key ${quote(key)} — did you mean '${near}'?` : `unknown key ${quote(key)} — known keys here: ${MAP_KEYS.join(', ')}`;
     faults.push({ code: 'UNKNOWN_KEY', message, path: [key] });
   }
   if (isFault(range) || isFault(protocol) || isFault(exposure) || cidrs === undefined || faults.length > 0) return faults;
@@ -183,7 +184,7 @@ function checkRange(fromText: string, toText = fromText): Parsed<{ from: number;
 function toProtocol(text: string): Parsed<Protocol> {
   const lower = text.toLowerCase();
   if (lower === 'tcp' || lower === 'udp') return lower;
-  return fault('PORT_SYNTAX', `protocol '${text}' is not supported: use tcp or udp`);
+  return fault('PORT_SYNTAX', `protocol ${quote(text)} is not supported: use tcp or udp`);
 }
 
 function isProtocolWord(word: string): boolean {
@@ -197,7 +198,7 @@ function checkName(name: string): Fault | undefined {
   const fix = lower !== name && checkName(lower) === undefined ? `write '${lower}'` : 'use a word such as ssh or web';
   return fault(
     'PORT_SYNTAX',
-    `name '${name}' is not a port name: ${fix} (at most ${NAME_MAX} lower-case letters, digits and '-', with a letter, starting and ending with a letter or digit)`,
+    `name ${quote(name)} is not a port name: ${fix} (at most ${NAME_MAX} lower-case letters, digits and '-', with a letter, starting and ending with a letter or digit)`,
   );
 }
 
@@ -283,7 +284,7 @@ function at<T>(path: Path, value: Parsed<T>): Parsed<T> {
 }
 
 function show(value: unknown): string {
-  return typeof value === 'string' ? `'${value}'` : value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a map' : String(value);
+  return typeof value === 'string' ? quote(value) : value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a map' : String(value);
 }
 
 function compare(a: string, b: string): number {

@@ -3,6 +3,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import addFormats from 'ajv-formats';
 import type { Problem, ProblemCode } from '../model.js';
 import { schemasDir } from '../paths.js';
+import { quote } from './format-problem.js';
 import { suggest } from './suggest.js';
 import type { Path, YamlDoc } from './yaml-file.js';
 
@@ -50,7 +51,7 @@ function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
 
 function toProblem(error: ErrorObject, doc: YamlDoc, cluster: string | undefined): Problem {
   const path = pointerToPath(error.instancePath);
-  const where = path.length > 0 ? `'${path.join('.')}'` : 'the document';
+  const where = path.length > 0 ? quote(path.join('.')) : 'the document';
   const hint = (error.parentSchema as { 'x-hint'?: string } | undefined)?.['x-hint'];
   let code: ProblemCode = 'SCHEMA';
   let message: string;
@@ -64,8 +65,8 @@ function toProblem(error: ErrorObject, doc: YamlDoc, cluster: string | undefined
       code = 'UNKNOWN_KEY';
       at = doc.locateKey([...path, key]);
       message = near
-        ? `unknown key '${key}' — did you mean '${near}'?`
-        : `unknown key '${key}'${known.length > 0 ? ` — known keys here: ${known.join(', ')}` : ''}`;
+        ? `unknown key ${quote(key)} — did you mean '${near}'?`
+        : `unknown key ${quote(key)}${known.length > 0 ? ` — known keys here: ${known.join(', ')}` : ''}`;
       break;
     }
     case 'required': {
@@ -86,7 +87,7 @@ function toProblem(error: ErrorObject, doc: YamlDoc, cluster: string | undefined
     case 'propertyNames': {
       const key = String(params.propertyName);
       at = doc.locateKey([...path, key]);
-      message = `${where} has an invalid key '${key}'`;
+      message = `${where} has an invalid key ${quote(key)}`;
       break;
     }
     case 'pattern':

@@ -1,8 +1,15 @@
-import { isMap, isPair, isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, parseAllDocuments, visit, type Document, type Node } from 'yaml';
 import type { Position, Problem } from '../model.js';
 
 // Aliases are legitimate in YAML, but a few hundred of them nested is how alias bombs work.
 const MAX_ALIAS_COUNT = 100;
+
+/**
+ * Longer texts are refused before parsing: yaml takes seconds per megabyte. The sources refuse files over
+ * 1 MiB (source/snapshot.ts), and a UTF-8 file has at least as many bytes as its text has UTF-16 units, so
+ * this only stops texts that came another way (the admin's --config FILE, a test).
+ */
+export const MAX_YAML_CHARS = 1024 * 1024;
 
 export type Path = readonly (string | number)[];
 
@@ -24,29 +31,34 @@ export interface YamlFile {
 
 /** Parses every document of a file. A file with any syntax error yields no documents: half a file is not trusted. */
 export function parseYamlFile(file: string, text: string): YamlFile {
-  const lineCounter = new LineCounter();
-  const at = (offset: number): Position => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { file, line, col };
-  };
+  if (text.length > MAX_YAML_CHARS) {
+    const message = `file has ${text.length} characters, more than the ${MAX_YAML_CHARS} a manifest or settings file may have: split it into several files`;
+    return { docs: [], problems: [{ code: 'FILE_TOO_LARGE', severity: 'error', message, at: { file, line: 1, col: 1 } }] };
+  }
+  const at = positions(file, text);
   const problems: Problem[] = [];
   let parsed: Document.Parsed[];
   try {
-    parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
-  } catch (err) {
-    return { docs: [], problems: [syntaxProblem(`cannot parse YAML: ${(err as Error).message}`, { file, line: 1, col: 1 })] };
-  }
-  if (!Array.isArray(parsed)) parsed = [parsed];
-  for (const doc of parsed) {
-    for (const err of [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')]) {
-      problems.push(syntaxProblem(yamlMessage(err.code, err.message), at(err.pos[0])));
+    // yaml's own uniqueKeys compares each key with every earlier one: 50,000 keys in half a megabyte take a
+    // minute. duplicateKeys does the same check with a set.
+    parsed = parseAllDocuments(text, { uniqueKeys: false, prettyErrors: false }) as Document.Parsed[];
+    if (!Array.isArray(parsed)) parsed = [parsed];
+    for (const doc of parsed) {
+      for (const err of [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')]) {
+        problems.push(syntaxProblem(yamlMessage(err.code, err.message), at(err.pos[0])));
+      }
+      if (doc.errors.length === 0) for (const offset of duplicateKeys(doc)) problems.push(syntaxProblem(yamlMessage('DUPLICATE_KEY', 'Map keys must be unique'), at(offset)));
     }
+  } catch (err) {
+    return { docs: [], problems: [syntaxProblem(`cannot parse YAML: ${yamlMessage('', (err as Error).message)}`, { file, line: 1, col: 1 })] };
   }
   if (problems.length > 0) return { docs: [], problems };
 
   const docs: YamlDoc[] = [];
   for (const doc of parsed) {
-    if (doc.contents === null) continue; // `---` with nothing after it
+    // `---` with nothing (or only comments) after it, as a file ending in `---` has: yaml gives it an empty null scalar.
+    const contents = doc.contents;
+    if (contents === null || (isScalar(contents) && contents.value === null && contents.source === '')) continue;
     let data: unknown;
     try {
       data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -54,8 +66,8 @@ export function parseYamlFile(file: string, text: string): YamlFile {
       const message =
         err instanceof ReferenceError && /alias/i.test(err.message)
           ? `too many YAML aliases (more than ${MAX_ALIAS_COUNT} expansions): write the values out instead of nesting aliases`
-          : `cannot read YAML: ${(err as Error).message}`;
-      problems.push(syntaxProblem(message, at(doc.contents.range[0])));
+          : `cannot read YAML: ${yamlMessage('', (err as Error).message)}`;
+      problems.push(syntaxProblem(message, at(contents.range[0])));
       return { docs: [], problems };
     }
     docs.push({
@@ -68,11 +80,49 @@ export function parseYamlFile(file: string, text: string): YamlFile {
   return { docs, problems };
 }
 
+/**
+ * Offsets to positions, from the text's own line breaks. yaml's LineCounter misses the breaks inside a
+ * multi-line quoted scalar, which puts every later position on the wrong line.
+ */
+function positions(file: string, text: string): (offset: number) => Position {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    const clamped = Math.max(0, Math.min(offset, text.length));
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (starts[mid]! <= clamped) low = mid;
+      else high = mid - 1;
+    }
+    return { file, line: low + 1, col: clamped - starts[low]! + 1 };
+  };
+}
+
 function syntaxProblem(message: string, at: Position): Problem {
   return { code: 'YAML_SYNTAX', severity: 'error', message, at };
 }
 
+/** Where a key repeats an earlier key of its map (scalar keys compared by value, as yaml's uniqueKeys does). */
+function duplicateKeys(doc: Document.Parsed): number[] {
+  const offsets: number[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value)) offsets.push(pair.key.range?.[0] ?? 0);
+        seen.add(pair.key.value);
+      }
+    },
+  });
+  return offsets;
+}
+
 function yamlMessage(code: string, message: string): string {
+  // yaml composes nested nodes recursively: thousands of levels run out of stack, which it reports as an error.
+  if (/call stack/i.test(message)) return `the document nests too deeply for a manifest: write it with fewer levels of lists and maps`;
   const first = (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
   if (code === 'DUPLICATE_KEY') return `${first}: remove or rename the second one`;
   return first;
