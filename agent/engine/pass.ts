@@ -2,7 +2,8 @@ import type { SettingsSource } from '../manifest/settings.js';
 import type { Cloud, Cluster, DesiredState, Problem, Resource, ResourceChange, Settings, Snapshot, Violation } from '../model.js';
 import type { Provider, ProviderScope } from '../providers/provider.js';
 import type { Renderer } from '../render/index.js';
-import { converge, DEFAULT_CONVERGE, type ChangeOutcome, type ConvergeOptions } from './converge.js';
+import { converge, DEFAULT_CONVERGE, isTransient, type ChangeOutcome, type ConvergeOptions } from './converge.js';
+import { withRetry } from './retry.js';
 import { admittedDesiredState, policyChainOf } from './desired.js';
 import { auditLive } from '../policy/audit.js';
 import type { LoaderOptions } from '../policy/loader.js';
@@ -222,12 +223,15 @@ export class Reconciler {
       clusters: clusters.filter((c) => c.cloud === cloud),
       known: [...new Set((this.observed.get(cloud) ?? []).map((r) => r.cluster))],
     };
-    let actual: Resource[];
-    try {
-      actual = await provider.observe(scope);
-    } catch (err) {
+    // A throttled or timed-out read is tried again within the pass, as writes are: one 429 on a list call
+    // should not cost a whole resync interval.
+    const { retry, deps } = this.options.converge ?? DEFAULT_CONVERGE;
+    const observed = await withRetry(() => provider.observe(scope), isTransient, { ...retry, attempts: Math.min(retry.attempts, 3) }, deps);
+    if (!observed.ok) {
+      const err = observed.error;
       return { cloud, provider, scope, error: `${cloud}: cannot observe: ${err instanceof Error ? err.message : String(err)}` };
     }
+    const actual: Resource[] = observed.value;
     let wanted = scope.clusters.flatMap((c) => resourcesOf.get(c.name) ?? []);
     const clusterErrors = new Map<string, string>();
     if (provider.complete) {

@@ -117,9 +117,12 @@ describe('kubernetes provider: loadbalancer mode', () => {
   it('retries throttling and server errors, and re-reads on a conflict', async () => {
     const repo = new MemoryRepo({ 'clusters/t.yaml': manifest('t', '["+tcp:80"]'), 'clusters/keep.yaml': manifest('keep', '["+tcp:9000"]') });
     const { reconciler } = agent(fake, repo);
-    fake.inject({ method: 'GET', path: '/api/v1/services$', status: 429, retryAfter: 1, times: 1 });
+    // A list that keeps failing through the pass's read retries fails the observe; ports stay as they are.
+    fake.inject({ method: 'GET', path: '/api/v1/services$', status: 429, retryAfter: 1, times: 3 });
     let report = await reconciler.pass(['startup']);
     assert.equal(report.reasons.includes('ObserveFailed'), true, 'an observe that fails leaves everything as it is');
+    assert.equal(fake.get('Service', 'ml', 't'), undefined);
+    fake.inject({ method: 'GET', path: '/api/v1/services$', status: 503, times: 1 });
     fake.inject({ method: 'POST', path: '/services$', status: 500, times: 1 });
     report = await reconciler.pass(['retry']);
     assert.equal(report.result, 'converged', report.message);
