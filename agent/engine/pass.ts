@@ -143,6 +143,8 @@ export class Reconciler {
           reasons: report.reasons,
           changes: report.outcomes.map((o) => `${o.change.action} ${o.change.id}${o.ok ? '' : ' (failed)'}`),
           problems: report.problems.length,
+          violations: report.violations.length,
+          ...(report.audit ? { audited: report.audit.length } : {}),
           durationMs: report.durationMs,
         },
         report.message ?? `pass ${report.result}`,
