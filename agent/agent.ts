@@ -7,9 +7,7 @@ import { type Trigger } from './engine/scheduler.js';
 import type { SettingsSource } from './manifest/settings.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { Cloud, NodeBackend as NodeBackendSetting } from './model.js';
-import { createAwsProvider } from './providers/aws/index.js';
 import { instrumentProvider } from './providers/instrument.js';
-import { KubernetesProvider } from './providers/kubernetes/index.js';
 import { NodeProvider, type NodeBackend } from './providers/node/index.js';
 import { acquireHostLock } from './providers/node/host-lock.js';
 import { createNftablesBackend, nftablesAvailable } from './providers/node/nftables.js';
@@ -80,12 +78,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     switch (cloud) {
       case 'node':
         return new NodeProvider(await chooseNodeBackend(options, source));
+      // Each cloud SDK takes a second or more to import: only an agent that serves the cloud pays for it.
       case 'kubernetes':
-        return new KubernetesProvider();
+        return new (await import('./providers/kubernetes/index.js')).KubernetesProvider();
       case 'aws':
-        return createAwsProvider();
+        return (await import('./providers/aws/index.js')).createAwsProvider();
       case 'gcp':
-        // @google-cloud/compute takes seconds to import: only an agent that serves GCP pays for it.
         return (await import('./providers/gcp/index.js')).createGcpProvider();
     }
   };

@@ -2,7 +2,7 @@ import chokidar from 'chokidar';
 import cron from 'node-cron';
 import type { Logger } from 'pino';
 import { createAgent, type AgentOptions } from '../agent.js';
-import { startLeaderElection, type LeaderElection } from '../leader/index.js';
+import type { LeaderElection } from '../leader/index.js';
 import { createLogger } from '../log.js';
 import { PassScheduler, type Trigger } from '../engine/scheduler.js';
 import type { Cloud, NodeBackend } from '../model.js';
@@ -98,6 +98,8 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
   const scheduler = new PassScheduler(async (triggers) => void (await agent.pass(triggers)));
   trigger = (t: Trigger) => void scheduler.request(t);
   if (options.leaderElect) {
+    // Loaded only when asked for: the Kubernetes client takes seconds to import.
+    const { startLeaderElection } = await import('../leader/index.js');
     election = startLeaderElection({
       ...(options.leaderElectNamespace ? { namespace: options.leaderElectNamespace } : {}),
       ...(options.leaderElectLeaseName ? { name: options.leaderElectLeaseName } : {}),
