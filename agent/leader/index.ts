@@ -64,6 +64,8 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       options.log.warn({ identity, lease: `${namespace}/${name}`, error: err.message }, 'leader election: cannot reach the Lease; check the API server and the Role allowing leases get/create/update');
     },
   });
+  // Standby until the Lease says otherwise: the metric and status must not claim leadership meanwhile.
+  options.onChange(false);
   elector.start();
   return { isLeader: () => elector.isLeader(), stop: () => elector.stop() };
 }
