@@ -4,8 +4,13 @@ import type { Problem } from '../model.js';
 export function problemLine(problem: Problem): string {
   const { file, line, col } = problem.at;
   const level = problem.severity === 'warning' ? 'warning: ' : '';
-  return `${oneLine(file)}:${line}:${col}: ${level}${oneLine(problem.message)}`;
+  return `${oneLine(file)}:${line}:${col}: ${level}${oneLine(cut(problem.message))}`;
 }
+
+/** A message longer than this is cut on the line (JSON output keeps it whole): it quoted a huge value somewhere. */
+export const MAX_MESSAGE_LINE = 1000;
+
+const cut = (message: string): string => (message.length > MAX_MESSAGE_LINE ? `${message.slice(0, MAX_MESSAGE_LINE)}… (${message.length - MAX_MESSAGE_LINE} more characters)` : message);
 
 // Line breaks (YAML's and Unicode's) and other control characters a value may carry into a message.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;

@@ -6,7 +6,7 @@ import type { TestContext } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { planBetween, withLastGood } from '../../agent/engine/index.js';
-import { problemLine } from '../../agent/manifest/format-problem.js';
+import { MAX_MESSAGE_LINE, problemLine } from '../../agent/manifest/format-problem.js';
 import type { SettingsSource } from '../../agent/manifest/settings.js';
 import type { DesiredState, Plan } from '../../agent/model.js';
 
@@ -115,8 +115,8 @@ export class PipelineRunner {
   }
 }
 
-/** A message quotes values cut short; a longer one has let a whole value through. */
-const MAX_MESSAGE = 1000;
+/** Position, level and a message cut at MAX_MESSAGE_LINE, with the note of how much was cut. */
+const MAX_LINE = MAX_MESSAGE_LINE + 100;
 const PROBLEM_LINE = /^([^\n]+?):(\d+):(\d+): ([^\n]+)$/;
 
 /**
@@ -135,9 +135,9 @@ export function assertLocated(desired: DesiredState, sources: Readonly<Record<st
     const width = lines[problem.at.line - 1]!.length;
     assert.ok(Number.isInteger(problem.at.col) && problem.at.col >= 1 && problem.at.col <= width + 1, `col ${problem.at.col} within line ${problem.at.line} (${width} chars): ${line.slice(0, 300)}`);
     assert.ok(!/\bat .*\.[tj]s:\d+/.test(problem.message), `a message, not a stack: ${problem.message.slice(0, 300)}`);
-    // A raw line break in a message would let a value forge another FILE:LINE:COL line for a CI annotator.
-    assert.ok(!/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(problem.message), `a message on one line without control characters: ${JSON.stringify(problem.message.slice(0, 300))}`);
-    assert.ok(problem.message.length <= MAX_MESSAGE, `a message of at most ${MAX_MESSAGE} chars (${problem.message.length}): ${problem.message.slice(0, 300)}…`);
+    // A raw line break would let a value forge another FILE:LINE:COL line for a CI annotator.
+    assert.ok(!/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(line), `a problem prints without control characters: ${JSON.stringify(line.slice(0, 300))}`);
+    assert.ok(line.length <= MAX_LINE + problem.at.file.length, `a problem line of at most ${MAX_LINE} chars past the file name (${line.length}): ${line.slice(0, 300)}…`);
   }
   for (const cluster of desired.clusters) {
     for (const spec of cluster.ports) assert.ok(spec.from >= 1 && spec.to <= 65535 && spec.from <= spec.to, `normalised port ${spec.from}-${spec.to}`);
