@@ -34,6 +34,8 @@ export interface Recorded {
 
 export class Ec2Proxy {
   readonly requests: Recorded[] = [];
+  /** Told of each request as it arrives, before it is forwarded (a test may stop the client there). */
+  onRequest: ((request: Recorded) => void) | undefined;
   private readonly faults: { action: string; remaining: number; fault: Fault }[] = [];
   private server?: http.Server;
   private port = 0;
@@ -97,7 +99,9 @@ export class Ec2Proxy {
         pending.remaining--;
         fault = pending.fault;
       }
-      this.requests.push({ action, params, faulted: fault !== undefined && fault.kind !== 'delay' });
+      const recorded = { action, params, faulted: fault !== undefined && fault.kind !== 'delay' };
+      this.requests.push(recorded);
+      this.onRequest?.(recorded);
     }
     if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
     else if (fault) return answerFault(res, fault);
