@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { Reconciler } from '../../agent/engine/pass.js';
 import { createLogger, redactSecrets } from '../../agent/log.js';
+import { NodeProvider } from '../../agent/providers/node/index.js';
+import { createUserspaceBackend } from '../../agent/providers/node/userspace.js';
+import { createRenderer } from '../../agent/render/index.js';
+import { freePortRange, MemoryRepo, nodeManifest } from '../helpers/agent-fixture.js';
 import { AgentProcess, eventually, freePort } from '../helpers/agent-process.js';
 
 const GIT_TOKEN = 'ghp_gitTokenD0NotLeak42';
@@ -83,6 +88,35 @@ describe('the logger', () => {
     assert.equal(lines[0]!.msg, 'fetch https://***@git.example.com failed');
     assert.match(String((lines[1]!.err as { message: string }).message), /ssh:\/\/\*\*\*@host\/r with \*\*\*/);
     assert.equal(lines[2]!.msg, 'header was Bearer ***');
+  });
+
+  it('writes one line per pass with revision, trigger, result, opened, closed, changed and duration', async () => {
+    let out = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        out += chunk.toString();
+        done();
+      },
+    });
+    const backend = createUserspaceBackend({ listenHost: '127.0.0.1' });
+    try {
+      const range = await freePortRange(8);
+      const repo = new MemoryRepo({ 'config.yaml': `private_cidrs: [127.0.0.0/8]\nnode: {port_range: ${range.from}-${range.to}}\n`, 'clusters/web.yaml': nodeManifest('web', '127.0.0.1', [41001, 41002]) });
+      const reconciler = new Reconciler({ source: repo, renderer: createRenderer(), providers: { node: new NodeProvider(backend) }, log: createLogger({ destination: sink }) });
+      await reconciler.pass(['startup']);
+      repo.write({ 'clusters/web.yaml': nodeManifest('web', '127.0.0.1', [41001]) });
+      await reconciler.pass(['poll', 'webhook']);
+      const passes = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => 'durationMs' in l);
+      assert.deepEqual(
+        passes.map((p) => [p.revision, p.trigger, p.result, p.opened, p.closed, p.changed, typeof p.durationMs]),
+        [
+          ['r1', 'startup', 'converged', 2, 0, 0, 'number'],
+          ['r2', 'poll,webhook', 'converged', 0, 1, 0, 'number'],
+        ],
+      );
+    } finally {
+      await backend.close();
+    }
   });
 
   it('redactSecrets leaves text without credentials alone', () => {
