@@ -210,10 +210,7 @@ export function createMetrics(reconciler: () => Reconciler | undefined): Metrics
       passDuration.observe(report.durationMs / 1000);
       for (const o of report.outcomes) changes.inc({ cloud: o.change.cloud, action: o.change.action, result: o.ok ? 'ok' : 'error' });
       if (report.result === 'converged') lastSuccess.set((report.startedAt + report.durationMs) / 1000);
-      // The policy engine puts violations on the desired state of the pass (and may put them on the report).
-      const desiredNow = reconciler()?.desired;
-      const found = (report as { violations?: readonly ViolationRecord[] }).violations ?? (desiredNow && desiredNow.revision === report.revision ? desiredNow.violations : undefined);
-      if (found) recordViolations(found);
+      recordViolations(report.violations);
 
       const desired = desiredBodies(reconciler());
       if (previous?.converged) {

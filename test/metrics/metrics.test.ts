@@ -207,3 +207,19 @@ describe('git fetch metrics', () => {
     assert.equal(await valueOf(metrics.registry, 'portcullis_git_fetch_duration_seconds_count'), 3);
   });
 });
+
+describe('policy violation metrics', () => {
+  it('counts the violations each pass finds, by policy and mode', async () => {
+    const repo = new MemoryRepo({
+      'config.yaml': 'admin_policy:\n  - {name: deny-public-ports, mode: warn}\n',
+      'clusters/ops.yaml': nodeManifest('ops', '127.0.0.1', ['+tcp:22', '+tcp:3306', 8080]),
+    });
+    let current: Reconciler | undefined;
+    const metrics = createMetrics(() => current);
+    current = new Reconciler({ source: repo, renderer: createRenderer(), providers: {}, log: silentLog, onPass: (report) => metrics.recordPass(report) });
+    const first = await current.pass(['startup']);
+    assert.deepEqual(first.violations.map((v) => `${v.policy}/${v.rule} ${v.mode} ${v.port}`), ['deny-public-ports/public-port warn 22', 'deny-public-ports/public-port warn 3306']);
+    await current.pass(['resync']);
+    assert.deepEqual(await seriesOf(metrics.registry, 'portcullis_policy_violations_total'), ['{"mode":"warn","policy":"deny-public-ports"} 4']);
+  });
+});
