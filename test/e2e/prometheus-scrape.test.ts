@@ -12,6 +12,8 @@ import { AgentProcess, eventually, freePort } from '../helpers/agent-process.js'
 import { freePortRange } from '../helpers/agent-fixture.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+/** An agent process starts in a few seconds, but in tens of them on a loaded CI machine. */
+const STARTUP_MS = 60_000;
 
 interface Sample {
   metric: Record<string, string>;
@@ -75,7 +77,7 @@ describe('a real Prometheus scrapes a running agent', () => {
       const text = (await agent.get('/metrics')).text;
       const lines = [...text.matchAll(/^portcullis_open_ports\{([^}]*)\} (\d+)$/gm)];
       return lines.length > 0 ? lines : undefined;
-    }, `the agent's first pass\n${agent.output}`);
+    }, `the agent's first pass\n${agent.output}`, STARTUP_MS);
     const total = served.reduce((n, m) => n + Number(m[2]), 0);
     const jupyter = served.find((m) => m[1]!.includes('cluster="jupyter"') && m[1]!.includes('exposure="private"'));
     assert.equal(jupyter?.[2], '1', 'jupyter opens tcp/8888, privately');
@@ -83,7 +85,7 @@ describe('a real Prometheus scrapes a running agent', () => {
     const scraped = await eventually(async () => {
       const result = await query('sum(portcullis_open_ports{job="portcullis"})');
       return result.length === 1 && Number(result[0]!.value[1]) === total ? result : undefined;
-    }, `Prometheus to scrape ${total} open ports\n${promLog}`, 30_000, 500);
+    }, `Prometheus to scrape ${total} open ports\n${promLog}`, STARTUP_MS, 500);
     assert.equal(Number(scraped[0]!.value[1]), total);
     const byCluster = await query('portcullis_open_ports{cluster="jupyter",exposure="private"}');
     assert.deepEqual(
@@ -101,7 +103,7 @@ describe('a real Prometheus scrapes a running agent', () => {
       const body = (await res.json()) as { data: { groups: { rules: { name: string; health: string; lastEvaluation: string }[] }[] } };
       const rules = body.data.groups.flatMap((g) => g.rules);
       return rules.length === 5 && rules.every((r) => r.health === 'ok' && !r.lastEvaluation.startsWith('0001')) ? rules : undefined;
-    }, `the rules to be evaluated\n${promLog}`, 20_000, 500);
+    }, `the rules to be evaluated\n${promLog}`, STARTUP_MS, 500);
     assert.deepEqual(groups.map((r) => r.name).sort(), ['PortcullisDriftRepeating', 'PortcullisPassesFailing', 'PortcullisPublicSensitivePort', 'PortcullisSyncStale', 'PortcullisWebhookFailures']);
   });
 });

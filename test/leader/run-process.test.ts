@@ -61,7 +61,7 @@ describe('run --leader-elect (two agent processes)', () => {
     await eventually(async () => {
       const s = await a.json<Status>('/api/status');
       return s.leader === true && s.lastPass?.result === 'converged' ? s : undefined;
-    }, `agent-a to lead and converge\n${a.output}`);
+    }, `agent-a to lead and converge\n${a.output}`, 60_000);
     assert.equal(holder(), 'agent-a');
     assert.equal(await metric(a, /^portcullis_leader 1$/m), true);
     assert.equal(await metric(a, /^portcullis_open_ports\{cluster="web",cloud="node",protocol="tcp",exposure="private"\} 1$/m), true);
@@ -70,7 +70,7 @@ describe('run --leader-elect (two agent processes)', () => {
     const standby = await eventually(async () => {
       const s = await b.json<Status>('/api/status');
       return s.lastPass ? s : undefined;
-    }, `agent-b's first pass\n${b.output}`);
+    }, `agent-b's first pass\n${b.output}`, 60_000);
     assert.deepEqual([standby.leader, standby.lastPass!.result], [false, 'standby']);
     assert.equal(await metric(b, /^portcullis_leader 0$/m), true);
     assert.equal(await metric(b, /^portcullis_passes_total\{trigger="startup",result="standby"\} 1$/m), true);
@@ -84,7 +84,7 @@ describe('run --leader-elect (two agent processes)', () => {
     const took = await eventually(async () => {
       const s = await b.json<Status>('/api/status');
       return s.leader === true && s.lastPass?.result === 'converged' ? s : undefined;
-    }, `agent-b to take over\n${b.output}`, 10_000);
+    }, `agent-b to take over\n${b.output}`, 30_000);
     assert.equal(took.leader, true);
     assert.equal(holder(), 'agent-b');
     assert.equal(await metric(b, /^portcullis_changes_total\{cloud="node",action="created",result="ok"\} 1$/m), true, 'the new leader opened the forward its own process holds');

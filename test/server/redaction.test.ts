@@ -43,7 +43,7 @@ describe('redaction (agent process)', () => {
     const status = await eventually(async () => {
       const s = await agent.json<{ lastPass: { result: string; message: string } | null }>('/api/status');
       return s.lastPass ? s : undefined;
-    }, `a first pass\n${agent.output}`);
+    }, `a first pass\n${agent.output}`, 60_000);
     assert.equal(status.lastPass!.result, 'failed');
     assert.match(status.lastPass!.message, /cannot clone https:\/\/\*\*\*@127\.0\.0\.1:\d+\/acme\/config\.git/, 'the URL is shown, its credentials are not');
 
@@ -52,7 +52,7 @@ describe('redaction (agent process)', () => {
     assert.equal(forged.status, 401);
     const reconcile = await fetch(`${agent.url}/api/reconcile`, { method: 'POST', headers: { authorization: `Bearer ${API_TOKEN}` } });
     assert.equal(reconcile.status, 202);
-    await eventually(async () => ((await agent.get('/metrics')).text.match(/^portcullis_passes_total\{trigger="api",result="failed"\} 1$/m) ? true : undefined), 'the API-triggered pass');
+    await eventually(async () => ((await agent.get('/metrics')).text.match(/^portcullis_passes_total\{trigger="api",result="failed"\} 1$/m) ? true : undefined), 'the API-triggered pass', 30_000);
 
     const seen = {
       status: (await agent.get('/api/status')).text,

@@ -45,7 +45,7 @@ describe('webhooks (agent process, remote repo)', () => {
 
   it('a signed push to the watched branch applies the new commit at once; forged ones and other branches do not', async () => {
     const first = origin.git('rev-parse', 'HEAD');
-    await eventually(async () => ((await revision()) === first ? true : undefined), `the first pass\n${agent.output}`);
+    await eventually(async () => ((await revision()) === first ? true : undefined), `the first pass\n${agent.output}`, 60_000);
 
     const second = origin.commit('open 9090', { 'clusters/web.yaml': nodeManifest('web', '127.0.0.1', [8080, 9090]) });
     assert.equal((await deliver('refs/heads/main', 'wrong-secret')).status, 401);
@@ -57,9 +57,10 @@ describe('webhooks (agent process, remote repo)', () => {
     const sent = Date.now();
     const res = await deliver('refs/heads/main');
     assert.deepEqual([res.status, ((await res.json()) as { triggered: boolean }).triggered], [202, true]);
-    await eventually(async () => ((await revision()) === second ? true : undefined), 'the pushed commit');
+    await eventually(async () => ((await revision()) === second ? true : undefined), 'the pushed commit', 30_000);
     const took = Date.now() - sent;
-    assert.ok(took < 5000, `applied ${took} ms after the webhook`);
+    // Seconds here, tens of them on a loaded machine: either way the webhook, not the hourly poll.
+    assert.ok(took < 30_000, `applied ${took} ms after the webhook`);
     assert.equal(await webhookPasses(), 1);
     const metrics = (await agent.get('/metrics')).text;
     assert.match(metrics, /^portcullis_open_ports\{cluster="web",cloud="node",protocol="tcp",exposure="private"\} 2$/m);
