@@ -89,8 +89,9 @@ function checkValues(doc: YamlDoc): Problem[] {
 function mergeMaps(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
-    const prev = out[key];
-    out[key] = isPlainMap(prev) && isPlainMap(value) ? mergeMaps(prev, value) : value;
+    const prev = Object.hasOwn(out, key) ? out[key] : undefined;
+    // Defined, not assigned: `out['__proto__'] = v` would set the prototype and drop the key (a label named __proto__).
+    Object.defineProperty(out, key, { value: isPlainMap(prev) && isPlainMap(value) ? mergeMaps(prev, value) : value, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
