@@ -36,6 +36,8 @@ export interface AgentOptions {
   onDrift?: (cloud: Cloud, why: string) => void;
   /** Whether this replica may write now (leader election); default always. */
   canWrite?: () => boolean;
+  /** Observe and diff only, never write (plan --live, audit): takes no host lock, so it runs beside the agent. */
+  readOnly?: boolean;
   /** Admin policies: module loading (`--allow-repo-policies`) and the live audit interval (`--audit-interval`). */
   policies?: LoaderOptions;
   auditIntervalMs?: number;
@@ -104,7 +106,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     allowMassClose: options.allowMassClose ?? false,
     log: options.log,
     ...(onClouds ? { onClouds } : {}),
-    ...(options.canWrite ? { canWrite: options.canWrite } : {}),
+    ...(options.readOnly ? { canWrite: () => false } : options.canWrite ? { canWrite: options.canWrite } : {}),
     ...(options.policies ? { policies: options.policies } : {}),
     ...(options.auditIntervalMs !== undefined ? { auditIntervalMs: options.auditIntervalMs } : {}),
     onPass: (report) => metrics.recordPass(report),
@@ -136,7 +138,7 @@ async function chooseNodeBackend(options: AgentOptions, source: RepoSource): Pro
   const available = await nftablesAvailable(nftOptions);
   if (available.ok) {
     const where = options.nftNetns ? ` in network namespace ${options.nftNetns}` : '';
-    acquireHostLock(`nftables-${options.nftNetns ?? 'host'}-portcullis`, `the nftables table inet portcullis${where}`);
+    if (!options.readOnly) acquireHostLock(`nftables-${options.nftNetns ?? 'host'}-portcullis`, `the nftables table inet portcullis${where}`);
     return createNftablesBackend(nftOptions);
   }
   if (wanted === 'nftables') throw new Error(`node.backend is nftables but nftables cannot be used here: ${available.reason}`);

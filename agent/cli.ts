@@ -55,7 +55,7 @@ program
 
 program
   .command('plan')
-  .description('the port changes between two revisions of the config repo (no credentials needed)')
+  .description('the port changes between two revisions of the config repo (no credentials needed), or with --live between the repo and what the providers hold')
   .addOption(repoOption())
   .option('--base <rev>', 'the revision to compare against (default: HEAD, or the parent of --head)')
   .option('--head <rev>', 'the revision to plan (default: the files on disk)')
@@ -63,6 +63,10 @@ program
   .addOption(templatesOption())
   .addOption(repoPoliciesOption())
   .option('--format <format>', 'text | markdown | json | sarif', oneOf('text', 'markdown', 'json', 'sarif'), 'text')
+  .option('--live', 'compare the files on disk with what the providers hold now (needs their credentials; writes nothing)')
+  .option('--clouds <list>', `with --live, clouds to observe, comma-separated (${CLOUDS.join(', ')}); default: the clouds the manifests name`, cloudList)
+  .addOption(new Option('--node-backend <backend>', 'with --live, override node.backend').choices(NODE_BACKENDS))
+  .option('--nft-netns <name>', 'with --live, run nft inside this network namespace (ip netns exec)')
   .action(async (options) => exit(await plan(options, processIo)));
 
 program

@@ -2,7 +2,7 @@ import { admittedDesiredState, hasErrors } from '../engine/desired.js';
 import { planBetween, planJson, planText, withLastGood } from '../engine/index.js';
 import { planMarkdown } from '../engine/plan-markdown.js';
 import { planSarif } from '../engine/plan-sarif.js';
-import type { Cluster, Snapshot } from '../model.js';
+import type { Cloud, Cluster, NodeBackend, Plan, Snapshot } from '../model.js';
 import type { PolicyCommandOptions } from '../policy/command-load.js';
 import { createRenderer } from '../render/index.js';
 import { locateGit, readDirectory, readRevision, resolveCommit, type GitLocation } from '../source/index.js';
@@ -13,6 +13,11 @@ export interface PlanOptions extends PolicyCommandOptions {
   base?: string;
   head?: string;
   format?: 'text' | 'markdown' | 'json' | 'sarif';
+  /** Compare with what the providers hold instead of another revision (plan-live.ts). */
+  live?: boolean;
+  clouds?: Cloud[];
+  nodeBackend?: NodeBackend;
+  nftNetns?: string;
 }
 
 /**
@@ -23,6 +28,10 @@ export interface PlanOptions extends PolicyCommandOptions {
  * an enforce policy's denial at head exits 1.
  */
 export async function plan(options: PlanOptions, io: Io): Promise<number> {
+  if (options.live) {
+    if (options.base !== undefined || options.head !== undefined) throw new UsageError('--live compares the files on disk with what the providers hold: it takes no --base or --head');
+    return (await import('./plan-live.js')).planLive(options, io);
+  }
   const loc = await locateGit(options.repo);
   if (!loc && (options.base !== undefined || options.head !== undefined)) {
     throw new UsageError(`${options.repo} is not inside a git repository: --base and --head need one`);
@@ -40,20 +49,28 @@ export async function plan(options: PlanOptions, io: Io): Promise<number> {
   const result = planBetween({ revision: base?.revision ?? '(none)', clusters: baseClusters }, { revision: head.revision, clusters }, headState.problems);
   if (headState.violations) result.violations = headState.violations;
 
-  if (options.format === 'json') {
-    io.out(planJson(result));
-  } else if (options.format === 'markdown') {
-    io.out(planMarkdown(result));
-  } else if (options.format === 'sarif') {
-    io.out(planSarif(result, { version: VERSION, uriPrefix: loc?.prefix ?? '' }));
-  } else {
+  if (options.format === undefined || options.format === 'text') {
     const sources = new Map(head.files);
     if (adminSettings) sources.set(adminSettings.file, adminSettings.text);
     printProblems(io, headState.problems, sources);
     for (const name of kept) io.err(`note: cluster '${name}' keeps its current ports until its manifest is fixed\n`);
-    io.out(planText(result));
   }
+  io.out(renderPlan(result, options.format, loc?.prefix ?? ''));
   return hasErrors(headState.problems) ? 1 : 0;
+}
+
+/** One plan model, four views (problems of the text view are printed apart, to stderr). */
+export function renderPlan(result: Plan, format: PlanOptions['format'], uriPrefix: string): string {
+  switch (format) {
+    case 'json':
+      return planJson(result);
+    case 'markdown':
+      return planMarkdown(result);
+    case 'sarif':
+      return planSarif(result, { version: VERSION, uriPrefix });
+    default:
+      return planText(result);
+  }
 }
 
 async function readBase(loc: GitLocation, options: PlanOptions): Promise<Snapshot | undefined> {

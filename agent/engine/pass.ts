@@ -34,6 +34,8 @@ export interface PassReport {
   reasons: PassReason[];
   message?: string;
   outcomes: ChangeOutcome[];
+  /** What a pass that may not write (standby) would have changed. */
+  pending?: ResourceChange[];
   problems: Problem[];
   /** Admin-policy violations of the revision applied, every mode: `portcullis_policy_violations_total{policy,mode}` counts these. */
   violations: Violation[];
@@ -266,6 +268,7 @@ export class Reconciler {
     const canWrite = this.options.canWrite;
     if (canWrite && !canWrite()) {
       if (report.result === 'converged') report.result = 'standby';
+      report.pending = plans.flatMap((plan) => (plan.changes ?? []).filter((c) => c.action !== 'unchanged'));
     } else {
       await Promise.all(
         plans.map(async (plan) => {
