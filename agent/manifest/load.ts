@@ -22,6 +22,14 @@ export function isClusterFile(path: string): boolean {
   return path.startsWith('clusters/') && /\.ya?ml$/.test(path);
 }
 
+/**
+ * Git trees can be crafted with `..` entries or names with line breaks (git fsck refuses them, git does not):
+ * such a name is read from git's objects, never from disk, but it would print as a misleading position.
+ */
+export function isPlainPath(path: string): boolean {
+  return !/[\u0000-\u001f\u007f-\u009f\u2028\u2029\\]/.test(path) && path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
 /** load + check: every file of the snapshot, every problem found in one run, clusters sorted by name. */
 export function loadRepo(snapshot: Snapshot, options: LoadOptions = {}): LoadedRepo {
   const problems: Problem[] = [...snapshot.problems];
@@ -38,6 +46,12 @@ export function loadRepo(snapshot: Snapshot, options: LoadOptions = {}): LoadedR
   const files = [...snapshot.files.keys()].filter(isClusterFile).sort();
 
   for (const file of files) {
+    if (!isPlainPath(file)) {
+      const message = 'the file name is not a plain path in the repo (a `..` or `.` part, an empty part, a backslash or a control character): rename the file';
+      problems.push({ code: 'FILE_UNREADABLE', severity: 'error', message, at: { file, line: 1, col: 1 } });
+      brokenFiles.add(file);
+      continue;
+    }
     const parsed = parseYamlFile(file, snapshot.files.get(file)!);
     problems.push(...parsed.problems);
     if (parsed.problems.length > 0) brokenFiles.add(file);

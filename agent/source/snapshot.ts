@@ -40,8 +40,10 @@ export async function readDirectory(dir: string): Promise<Snapshot> {
       }
       target = real;
     }
-    const size = (await stat(target)).size;
-    if (size > MAX_FILE_BYTES) return void problems.push(tooLarge(rel, size));
+    const targetInfo = await stat(target);
+    // A FIFO would block the read forever, a device could be endless, a directory cannot be read: only files are.
+    if (!targetInfo.isFile()) return void problems.push(fileProblem(rel, 'FILE_UNREADABLE', 'not a regular file (a directory, FIFO, socket or device): only files are read; replace it with the file itself'));
+    if (targetInfo.size > MAX_FILE_BYTES) return void problems.push(tooLarge(rel, targetInfo.size));
     const text = decode(rel, await readFile(target));
     if (typeof text === 'string') files.set(rel, text);
     else problems.push(text);
@@ -55,7 +57,10 @@ export async function readDirectory(dir: string): Promise<Snapshot> {
       const rel = relative(root, abs).split(sep).join('/');
       // Symlinked directories are not followed: they are how a repo reaches outside itself, and how loops start.
       if (entry.isDirectory()) await walk(abs);
-      else if (/\.ya?ml$/.test(entry.name) && (entry.isFile() || entry.isSymbolicLink())) await readOne(abs, rel);
+      else if (/\.ya?ml$/.test(entry.name)) await readOne(abs, rel);
+      else if (entry.isSymbolicLink() && (await stat(abs).then((s) => s.isDirectory(), () => false))) {
+        problems.push(fileProblem(rel, 'FILE_UNREADABLE', 'symbolic link to a directory: it is not followed, so its manifests are not read; move them into the config repo'));
+      }
     }
   };
 
