@@ -34,6 +34,7 @@ export async function audit(options: AuditOptions, io: Io): Promise<number> {
   const clouds: Cloud[] = options.clouds ?? [...new Set(desired.clusters.map((c) => c.cloud))].sort();
   const agent = await createAgent({
     repo: options.repo,
+    readOnly: true,
     log: createLogger(),
     ...(adminSettings ? { adminSettings } : {}),
     ...(options.templates ? { templates: options.templates } : {}),
