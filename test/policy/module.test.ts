@@ -56,6 +56,17 @@ describe('custom module policies', () => {
   });
 });
 
+describe('policy modules named as packages', () => {
+  it('are resolved as portcullis resolves its dependencies: a missing one, and one without the function, are problems', async () => {
+    const config = 'admin_policy:\n  - {module: portcullis-no-such-policy}\n  - {module: yaml}\n';
+    const state = await admittedDesiredState(snapshotOf({ 'config.yaml': config, 'clusters/a.yaml': nodeCluster('a', '[80]') }), renderer);
+    assert.deepEqual(state.problems.map(problemLine), [
+      "config.yaml:2:5: admin policy portcullis-no-such-policy: package 'portcullis-no-such-policy' is not installed where portcullis can import it (npm install it next to portcullis)",
+      'config.yaml:3:5: admin policy yaml: it does not export a function validateAndMutate(request, settings)',
+    ]);
+  });
+});
+
 describe('the trusted-path rule: policy files inside the config repo', () => {
   const repo = new TempGitRepo();
   after(() => repo.remove());
