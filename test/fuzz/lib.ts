@@ -124,13 +124,14 @@ const PROBLEM_LINE = /^([^\n]+?):(\d+):(\d+): ([^\n]+)$/;
  * place in it (a column may sit just past the line's last character, where a missing value would go).
  */
 export function assertLocated(desired: DesiredState, sources: Readonly<Record<string, string>>): void {
+  const linesOf = new Map<string, string[]>();
   for (const problem of desired.problems) {
     const line = problemLine(problem);
     const match = PROBLEM_LINE.exec(line);
     assert.ok(match, `a problem prints as one FILE:LINE:COL: message line: ${JSON.stringify(line)}`);
     const text = sources[problem.at.file];
     assert.ok(text !== undefined, `problem points at a file of the input: ${JSON.stringify(line.slice(0, 300))}`);
-    const lines = text.split('\n');
+    const lines = linesOf.get(problem.at.file) ?? linesOf.set(problem.at.file, text.split('\n')).get(problem.at.file)!;
     assert.ok(Number.isInteger(problem.at.line) && problem.at.line >= 1 && problem.at.line <= lines.length, `line ${problem.at.line} within ${problem.at.file} (${lines.length} lines): ${line.slice(0, 300)}`);
     const width = lines[problem.at.line - 1]!.length;
     assert.ok(Number.isInteger(problem.at.col) && problem.at.col >= 1 && problem.at.col <= width + 1, `col ${problem.at.col} within line ${problem.at.line} (${width} chars): ${line.slice(0, 300)}`);

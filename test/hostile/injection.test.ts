@@ -128,59 +128,66 @@ function putBack(value: unknown, from: string, to: string): unknown {
 }
 
 const resourcesOf = (state: DesiredState, cluster: string): Resource[] => state.resources.filter((r) => r.cluster === cluster);
-const mentions = (value: unknown, text: string): boolean => JSON.stringify(value).includes(JSON.stringify(text).slice(1, -1));
+/** Whether a string or a key somewhere in `value` holds `text`. */
+function mentions(value: unknown, text: string): boolean {
+  if (typeof value === 'string') return value.includes(text);
+  if (Array.isArray(value)) return value.some((item) => mentions(item, text));
+  if (typeof value === 'object' && value !== null) return Object.entries(value).some(([k, v]) => k.includes(text) || mentions(v, text));
+  return false;
+}
 
-type Verdict = 'accepted verbatim' | 'accepted, not rendered' | 'rejected';
+type Verdict = string;
 
 /**
- * Checks one attack: `files` carry `payload` where the baseline has `original` (undefined when the baseline has
- * nothing at the field, and the field was not set). Returns how the pipeline took it.
+ * One cluster after an attack. Rejected: it keeps its last good state, and an error in one of `errorFiles`
+ * says why. Accepted: its rendered objects, with `original` put back for the payload, are the clean ones
+ * (with no `original` — the field held no string — they must be the clean ones as they are).
  */
-function judge(files: Record<string, string>, payload: string, original: string | undefined, settingsField: boolean): Verdict {
-  const head = stateOf(files);
-  assertLocated(head, files);
+function judgeCluster(head: DesiredState, name: string, payload: string, original: string | undefined, errorFiles: readonly string[]): Verdict {
   const errors = head.problems.filter((p) => p.severity === 'error');
-  const kept = withLastGood(base.clusters, head);
-  let anyRendered = false;
-  for (const cluster of base.clusters) {
-    const now = head.clusters.find((c) => c.name === cluster.name);
-    if (!now) {
-      // Rejected for this cluster: it keeps its last good state, and an error says where.
-      assert.ok(kept.kept.includes(cluster.name), `${cluster.name} lost its ports instead of keeping them`);
-      assert.ok(
-        errors.some((p) => p.at.file === cluster.at.file || (settingsField && p.at.file === 'config.yaml')),
-        `${cluster.name} was dropped without an error in ${cluster.at.file}${settingsField ? ' or config.yaml' : ''}: ${errors.map((p) => `${p.at.file}:${p.at.line}: ${p.message}`).join(' | ')}`,
-      );
-      continue;
-    }
-    const rendered = resourcesOf(head, cluster.name);
-    const clean = resourcesOf(base, cluster.name);
-    if (mentions(rendered, payload)) anyRendered = true;
-    if (original === undefined) assert.deepEqual(rendered, clean, `${cluster.name} took a value the baseline does not set: add the field to the baseline`);
-    else assert.deepEqual(putBack(rendered, payload, original), clean, `${cluster.name}: with the value put back, the rendered objects differ from the clean ones`);
+  if (!head.clusters.some((c) => c.name === name)) {
+    assert.ok(withLastGood(base.clusters, head).kept.includes(name), `${name} lost its ports instead of keeping them`);
+    const why = errors.filter((p) => errorFiles.includes(p.at.file));
+    assert.ok(why.length > 0, `${name} was dropped without an error in ${errorFiles.join(' or ')}: ${errors.map((p) => `${p.at.file}:${p.at.line}: ${p.message}`).join(' | ')}`);
+    return `rejected (${[...new Set(why.map((p) => `${p.code} in ${p.at.file === 'config.yaml' ? 'config.yaml' : 'the manifest'}`))].join(', ')})`;
   }
-  if (head.clusters.length < base.clusters.length) {
-    assert.ok(errors.length > 0, 'clusters were dropped without an error');
-    return 'rejected';
-  }
-  if (errors.length > 0) return 'rejected';
-  return anyRendered ? 'accepted verbatim' : 'accepted, not rendered';
+  const rendered = resourcesOf(head, name);
+  const clean = resourcesOf(base, name);
+  if (original === undefined) assert.deepEqual(rendered, clean, `${name}: the value changed the rendered objects where the baseline has no string to compare with`);
+  else assert.deepEqual(putBack(rendered, payload, original), clean, `${name}: with the value put back, the rendered objects differ from the clean ones`);
+  return mentions(rendered, payload) ? 'accepted, verbatim in the rendered objects' : 'accepted, not rendered';
 }
+
+const summary = (verdicts: Iterable<Verdict>): Verdict => [...new Set(verdicts)].sort().join('; ');
 
 function attackSettings(field: Field, payload: string): Verdict {
   const attacked = replaceAt(SETTINGS, field, payload) ?? replaceAt(SETTINGS, field, payload, { create: true });
   assert.ok(attacked !== undefined, `the baseline settings have no place for ${fieldName(field)}: add one to SETTINGS`);
-  return judge(filesOf(CLUSTERS, attacked.doc), payload, typeof attacked.old === 'string' ? attacked.old : undefined, true);
-}
-
-function attackClusters(field: Field, payload: string): Verdict {
-  const clusters: Record<string, unknown> = {};
-  for (const [file, doc] of Object.entries(CLUSTERS)) clusters[file] = replaceAt(doc, field, payload)?.doc ?? doc;
-  assert.ok(Object.entries(CLUSTERS).some(([file, doc]) => clusters[file] !== doc), `no baseline cluster has a value at ${fieldName(field)}: add one to CLUSTERS`);
-  const files = filesOf(clusters, SETTINGS);
+  const files = filesOf(CLUSTERS, attacked.doc);
   const head = stateOf(files);
   assertLocated(head, files);
-  return judgeClusters(head, field, payload);
+  const original = typeof attacked.old === 'string' ? attacked.old : undefined;
+  return summary(base.clusters.map((c) => judgeCluster(head, c.name, payload, original, [c.at.file, 'config.yaml'])));
+}
+
+/** Every cluster that has the field is attacked in its own file, and judged against its own original value. */
+function attackClusters(field: Field, payload: string): Verdict {
+  const attacked = new Map(Object.entries(CLUSTERS).map(([file, doc]) => [file, replaceAt(doc, field, payload)]));
+  assert.ok([...attacked.values()].some(Boolean), `no baseline cluster has a value at ${fieldName(field)}: add one to CLUSTERS`);
+  const files = filesOf(Object.fromEntries(Object.entries(CLUSTERS).map(([file, doc]) => [file, attacked.get(file)?.doc ?? doc])), SETTINGS);
+  const head = stateOf(files);
+  assertLocated(head, files);
+  const verdicts: Verdict[] = [];
+  for (const cluster of base.clusters) {
+    const replaced = attacked.get(cluster.at.file);
+    if (replaced === undefined) {
+      // Not attacked (the cluster has no such field): nothing of it may change.
+      assert.deepEqual(resourcesOf(head, cluster.name), resourcesOf(base, cluster.name), `${cluster.name} was not attacked, yet its objects changed`);
+      continue;
+    }
+    verdicts.push(judgeCluster(head, cluster.name, payload, typeof replaced.old === 'string' ? replaced.old : undefined, [cluster.at.file]));
+  }
+  return summary(verdicts);
 }
 
 /** Every payload at one field; the verdicts and the count go to the test's diagnostics, failures fail it together. */
@@ -201,36 +208,6 @@ function attack(t: TestContext, field: Field, settingsField: boolean): void {
   tally.report(t);
   for (const [verdict, labels] of verdicts) t.diagnostic(`${verdict}: ${labels.join(', ')}`);
   assert.deepEqual(failures, [], `${fieldName(field)}: unsafe outcomes`);
-}
-
-/** Cluster fields: each cluster is attacked in its own file, and judged against its own original value. */
-function judgeClusters(head: DesiredState, field: Field, payload: string): Verdict {
-  const errors = head.problems.filter((p) => p.severity === 'error');
-  const kept = withLastGood(base.clusters, head);
-  const seen = new Set<Verdict>();
-  for (const cluster of base.clusters) {
-    const doc = CLUSTERS[cluster.at.file]!;
-    const replaced = replaceAt(doc, field, payload);
-    const original = replaced && typeof replaced.old === 'string' ? replaced.old : undefined;
-    const now = head.clusters.find((c) => c.name === cluster.name);
-    if (replaced === undefined) {
-      // Not attacked (no such field in this cluster): nothing of it may change.
-      assert.ok(now, `${cluster.name} was not attacked, yet it is gone: ${errors.map((p) => p.message).join(' | ')}`);
-      assert.deepEqual(resourcesOf(head, cluster.name), resourcesOf(base, cluster.name));
-      continue;
-    }
-    if (!now) {
-      assert.ok(kept.kept.includes(cluster.name), `${cluster.name} lost its ports instead of keeping them`);
-      assert.ok(errors.some((p) => p.at.file === cluster.at.file), `${cluster.name} was dropped without an error in its file`);
-      seen.add('rejected');
-      continue;
-    }
-    const rendered = resourcesOf(head, cluster.name);
-    if (original === undefined) assert.deepEqual(rendered, resourcesOf(base, cluster.name), `${cluster.name} took a value where the baseline has no string: its rendered objects changed`);
-    else assert.deepEqual(putBack(rendered, payload, original), resourcesOf(base, cluster.name), `${cluster.name}: with the value put back, the rendered objects differ from the clean ones`);
-    seen.add(mentions(rendered, payload) ? 'accepted verbatim' : 'accepted, not rendered');
-  }
-  return seen.has('rejected') ? 'rejected' : seen.has('accepted verbatim') ? 'accepted verbatim' : 'accepted, not rendered';
 }
 
 describe('hostile: injection through every string field', () => {
