@@ -1,119 +1,18 @@
-// What the fuzzers and the hostile corpus share: the pipeline in a bounded worker, the checks every
-// outcome must pass (problems are `FILE:LINE:COL: message` inside the file), hostile values, and the
-// tally each test prints (inputs tried, inputs failed).
+// What the fuzzers and the hostile corpus share: the checks every outcome must pass (problems are
+// `FILE:LINE:COL: message` inside the file), hostile values, and the tally each test prints (inputs
+// tried, inputs failed). The bounded pipeline itself is in runner.ts.
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { planBetween, withLastGood } from '../../agent/engine/index.js';
 import { MAX_MESSAGE_LINE, problemLine } from '../../agent/manifest/format-problem.js';
-import type { SettingsSource } from '../../agent/manifest/settings.js';
 import type { DesiredState, Plan } from '../../agent/model.js';
+import { CASE_BOUND_MS, type Outcome } from './runner.js';
 
 /** Cases per property; `npm run test:long` raises it. */
 export const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 /** fast-check settings: `runs` cases, and the failed assertion's message in the report. */
 export const fcOptions = (runs = RUNS) => ({ numRuns: runs, includeErrorInReport: true });
-
-/** One input may take this long through the pipeline before it counts as a hang (the machine is shared and slow). */
-export const CASE_BOUND_MS = Number(process.env.FUZZ_CASE_MS ?? 10_000);
-/** The worker's heap: an input that needs more is a memory bomb that got through. */
-export const HEAP_MB = 512;
-
-export interface PipelineRequest {
-  id: number;
-  revision: string;
-  files: Record<string, string>;
-  adminSettings?: SettingsSource;
-}
-
-export type Outcome = { kind: 'ok'; desired: DesiredState; ms: number } | { kind: 'crash'; error: string; ms: number } | { kind: 'hang'; ms: number };
-
-type Reply = { id: number; kind: 'ok'; desired: DesiredState; ms: number } | { id: number; kind: 'crash'; error: string; ms: number };
-
-/** desiredState() in a worker thread: each run is bounded in time and memory, and a crash or a hang is an outcome. */
-export class PipelineRunner {
-  private worker: Worker | undefined;
-  private ready: Promise<void> | undefined;
-  private nextId = 1;
-  private pending: { id: number; resolve(outcome: Outcome): void; started: number } | undefined;
-
-  constructor(private readonly boundMs = CASE_BOUND_MS) {}
-
-  private start(): Promise<void> {
-    // tsx registers its hooks in the worker before the worker's own TypeScript is imported.
-    const api = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./pipeline-worker.ts', import.meta.url).href;
-    const worker = new Worker(`import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`, {
-      eval: true,
-      resourceLimits: { maxOldGenerationSizeMb: HEAP_MB },
-    });
-    this.worker = worker;
-    this.ready = new Promise((resolve, reject) => {
-      const onStartFailure = (error: Error) => reject(new Error(`the pipeline worker did not start: ${error.message}`));
-      worker.once('error', onStartFailure);
-      worker.once('message', () => {
-        worker.off('error', onStartFailure);
-        worker.on('message', (reply: Reply) => this.settle(reply.id, reply.kind === 'ok' ? { kind: 'ok', desired: reply.desired, ms: reply.ms } : { kind: 'crash', error: reply.error, ms: reply.ms }));
-        // Out of memory, a stack the worker could not recover from: the case crashed the pipeline.
-        worker.on('error', (error) => this.fail({ kind: 'crash', error: `worker died: ${error.message}`, ms: this.elapsed() }));
-        worker.on('exit', (code) => this.fail({ kind: 'crash', error: `worker exited with code ${code}`, ms: this.elapsed() }));
-        resolve();
-      });
-    });
-    return this.ready;
-  }
-
-  private elapsed(): number {
-    return this.pending ? performance.now() - this.pending.started : 0;
-  }
-
-  private settle(id: number, outcome: Outcome): void {
-    if (this.pending?.id !== id) return;
-    const { resolve } = this.pending;
-    this.pending = undefined;
-    resolve(outcome);
-  }
-
-  private fail(outcome: Outcome): void {
-    if (this.pending) this.settle(this.pending.id, outcome);
-    this.worker = undefined;
-  }
-
-  async run(files: Record<string, string>, adminSettings?: SettingsSource, revision = 'head'): Promise<Outcome> {
-    if (!this.worker) await this.start();
-    await this.ready;
-    const worker = this.worker!;
-    const id = this.nextId++;
-    return new Promise<Outcome>((resolve) => {
-      const started = performance.now();
-      const timer = setTimeout(() => {
-        this.settle(id, { kind: 'hang', ms: performance.now() - started });
-        this.worker = undefined;
-        worker.removeAllListeners();
-        void worker.terminate();
-      }, this.boundMs);
-      this.pending = {
-        id,
-        started,
-        resolve: (outcome) => {
-          clearTimeout(timer);
-          resolve(outcome);
-        },
-      };
-      worker.postMessage({ id, revision, files, ...(adminSettings ? { adminSettings } : {}) } satisfies PipelineRequest);
-    });
-  }
-
-  async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker) {
-      worker.removeAllListeners();
-      await worker.terminate();
-    }
-  }
-}
 
 /** Position, level and a message cut at MAX_MESSAGE_LINE, with the note of how much was cut. */
 const MAX_LINE = MAX_MESSAGE_LINE + 100;

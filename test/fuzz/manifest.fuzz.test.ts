@@ -5,7 +5,8 @@ import { stringify } from 'yaml';
 import { desiredState } from '../../agent/engine/desired.js';
 import { createRenderer } from '../../agent/render/index.js';
 import { snapshotOf } from '../helpers/repo.js';
-import { anyScalar, anyText, applyEdits, assertHealthy, assertLocated, edits, fcOptions, hostileString, PipelineRunner, planAfter, RUNS, Tally, word, yamlish } from './lib.js';
+import { anyScalar, anyText, applyEdits, assertHealthy, assertLocated, edits, fcOptions, hostileString, planAfter, RUNS, Tally, word, yamlish } from './lib.js';
+import { PipelineRunner } from './runner.js';
 
 // Property-based fuzzing of the pure pipeline over cluster manifests: whatever a config repo holds,
 // load → check → render yields a desired state or FILE:LINE:COL problems — never a throw, never a hang

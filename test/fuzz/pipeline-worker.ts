@@ -3,7 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { desiredState } from '../../agent/engine/desired.js';
 import { createRenderer } from '../../agent/render/index.js';
-import type { PipelineRequest } from './lib.js';
+import type { PipelineRequest } from './runner.js';
 
 const renderer = createRenderer();
 // Compile the schemas and templates before the first timed case.

@@ -6,7 +6,8 @@ import { desiredState } from '../../agent/engine/desired.js';
 import type { DesiredState } from '../../agent/model.js';
 import { createRenderer } from '../../agent/render/index.js';
 import { snapshotOf } from '../helpers/repo.js';
-import { anyText, applyEdits, assertHealthy, assertLocated, edits, fcOptions, hostileString, hostileValue, PipelineRunner, planAfter, RUNS, Tally } from './lib.js';
+import { anyText, applyEdits, assertHealthy, assertLocated, edits, fcOptions, hostileString, hostileValue, planAfter, RUNS, Tally } from './lib.js';
+import { PipelineRunner } from './runner.js';
 
 // Property-based fuzzing of the settings: the repo's config.yaml and the admin's --config FILE, every key
 // with hostile values, arbitrary text and random corruption, alone and next to valid manifests. Whatever

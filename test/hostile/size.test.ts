@@ -10,7 +10,8 @@ import type { Problem } from '../../agent/model.js';
 import { MAX_DOCUMENTS } from '../../agent/manifest/yaml-file.js';
 import { readDirectory } from '../../agent/source/snapshot.js';
 import { locateGit, readRevision } from '../../agent/source/git-revision.js';
-import { assertHealthy, PipelineRunner, Tally } from '../fuzz/lib.js';
+import { assertHealthy, Tally } from '../fuzz/lib.js';
+import { PipelineRunner } from '../fuzz/runner.js';
 import { TempGitRepo } from '../helpers/repo.js';
 
 const runner = new PipelineRunner();
