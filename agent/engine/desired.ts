@@ -64,7 +64,7 @@ function policyEntries(snapshot: Snapshot, loaded: LoadedRepo, adminSettings: Se
   const repoSettings = snapshot.files.get(SETTINGS_FILE);
   if (repoSettings !== undefined) sources.push({ file: SETTINGS_FILE, text: repoSettings });
   if (adminSettings) sources.push(adminSettings);
-  return readPolicyEntries(sources);
+  return readPolicyEntries(sources, adminSettings);
 }
 
 /**

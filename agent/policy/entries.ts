@@ -15,6 +15,11 @@ export interface PolicyEntry {
   /** The entry's other keys: the policy's settings. */
   settings: Record<string, unknown>;
   at: Position;
+  /**
+   * Which file named it: the admin's own --config file, or the watched repo's config.yaml, which anyone
+   * who can commit may write. Only the admin may name code on the agent's machine (loader.ts).
+   */
+  origin?: 'admin' | 'repo';
 }
 
 const RESERVED = new Set(['name', 'module', 'url', 'mode']);
@@ -24,12 +29,12 @@ const RESERVED = new Set(['name', 'module', 'url', 'mode']);
  * `admin_policy` wins whole (lists replace), so an admin's --config FILE overrides the repo's config.yaml.
  * The schema has checked shapes and built-in settings; this adds what it cannot say, with positions.
  */
-export function readPolicyEntries(sources: readonly SettingsSource[]): { entries: PolicyEntry[]; problems: Problem[] } {
-  let found: { doc: YamlDoc; value: unknown } | undefined;
+export function readPolicyEntries(sources: readonly SettingsSource[], admin?: SettingsSource): { entries: PolicyEntry[]; problems: Problem[] } {
+  let found: { doc: YamlDoc; value: unknown; source: SettingsSource } | undefined;
   for (const source of sources) {
     const doc = parseYamlFile(source.file, source.text).docs[0];
     const data = doc?.data as Record<string, unknown> | undefined;
-    if (doc && data && typeof data === 'object' && 'admin_policy' in data) found = { doc, value: data.admin_policy };
+    if (doc && data && typeof data === 'object' && 'admin_policy' in data) found = { doc, value: data.admin_policy, source };
   }
   if (!found) return { entries: [], problems: [] };
   const { doc, value } = found;
@@ -39,7 +44,7 @@ export function readPolicyEntries(sources: readonly SettingsSource[]): { entries
   for (const [raw, path] of list) {
     const entry = readEntry(raw, doc.locate(path));
     if ('message' in entry) problems.push({ code: 'POLICY_CONFIG', severity: 'error', message: entry.message, at: entry.at });
-    else entries.push(entry);
+    else entries.push({ ...entry, origin: found.source === admin ? 'admin' : 'repo' });
   }
   return { entries, problems };
 }

@@ -60,7 +60,7 @@ async function load(entry: PolicyEntry, revision: string, options: LoaderOptions
       return restPolicy(entry.ref, entry.name, entry.mode, typeof seconds === 'number' ? seconds * 1000 : DEFAULT_REST_TIMEOUT_MS);
     }
     case 'module': {
-      const exports = await importModule(entry.ref, revision, options);
+      const exports = await importModule(entry.ref, revision, options, entry.origin === 'admin');
       if ('error' in exports) return exports;
       return modulePolicy(exports.module, entry.name, entry.mode, entry.settings);
     }
@@ -80,12 +80,19 @@ function builtinPolicy(entry: PolicyEntry): Policy | undefined {
  * refused unless the agent was started with --allow-repo-policies; then it is read from the revision
  * being evaluated (git), or from disk when the files on disk are evaluated.
  */
-async function importModule(ref: string, revision: string, options: LoaderOptions): Promise<{ module: unknown } | { error: string }> {
+async function importModule(ref: string, revision: string, options: LoaderOptions, fromAdmin: boolean): Promise<{ module: unknown } | { error: string }> {
   const repoDir = options.repoDir ? await realpath(options.repoDir).catch(() => resolve(options.repoDir!)) : undefined;
+  const relativeRef = ref.startsWith('./') || ref.startsWith('../');
+  // The repo's config.yaml is written by whoever can commit: what it names must not reach code elsewhere
+  // on the agent's machine (an absolute path, a package, or a ../ out of the repo).
+  if (!fromAdmin && !relativeRef) {
+    return { error: `only the admin's --config file may name a module on the agent's machine (${ref}); the config repo may name built-in policies, REST policies, or a ./module of its own with --allow-repo-policies` };
+  }
   let path: string | undefined;
-  if (ref.startsWith('./') || ref.startsWith('../')) {
+  if (relativeRef) {
     if (!repoDir) return { error: `a relative module path names a file in the config repo, and there is none here: give an absolute path` };
     path = resolve(repoDir, ref);
+    if (!fromAdmin && !inside(await realpath(path).catch(() => path!), repoDir)) return { error: `module ${ref} leaves the config repo: a repo may only name policy modules inside itself` };
   } else if (isAbsolute(ref)) {
     path = await realpath(ref).catch(() => ref);
   } else {

@@ -12,6 +12,9 @@ import { snapshotOf, TempGitRepo } from '../helpers/repo.js';
 import { lines, nodeCluster } from './helpers.js';
 
 const renderer = createRenderer();
+/** The admin's own --config file: the one place that may name code on the agent's machine. */
+const ADMIN_FILE = '/etc/portcullis/config.yaml';
+const admin = (text: string) => ({ adminSettings: { file: ADMIN_FILE, text } });
 const example = fileURLToPath(new URL('../../policies/examples/require-owner-label.mjs', import.meta.url));
 
 describe('custom module policies', () => {
@@ -21,8 +24,9 @@ describe('custom module policies', () => {
   it('the example module (absolute path, with settings) rejects and mutates', async () => {
     const config = `admin_policy:\n  - {module: ${example}, owners: [ml]}\n`;
     const state = await admittedDesiredState(
-      snapshotOf({ 'config.yaml': config, 'clusters/a.yaml': nodeCluster('a', '[80]'), 'clusters/b.yaml': nodeCluster('b', '[80]', 'labels: {owner: ml}\n'), 'clusters/c.yaml': nodeCluster('c', '[80]', 'labels: {owner: web}\n') }),
+      snapshotOf({ 'clusters/a.yaml': nodeCluster('a', '[80]'), 'clusters/b.yaml': nodeCluster('b', '[80]', 'labels: {owner: ml}\n'), 'clusters/c.yaml': nodeCluster('c', '[80]', 'labels: {owner: web}\n') }),
       renderer,
+      admin(config),
     );
     assert.deepEqual(lines(state.violations), [
       '[require-owner-label/missing-owner] cluster a has no owner label: add labels: {owner: TEAM} (clusters/a.yaml:1)',
@@ -37,7 +41,7 @@ describe('custom module policies', () => {
     // Sees the label add-labels put before it; makes every port private.
     writeFileSync(file, `export async function validateAndMutate(request) {\n  await new Promise((r) => setTimeout(r, 5));\n  if (request.cluster.labels.team !== 'platform') throw new Error('ran before add-labels');\n  return { ...request, cluster: { ...request.cluster, ports: request.cluster.ports.map((p) => ({ ...p, exposure: 'private' })) } };\n}\n`);
     const config = `admin_policy:\n  - {name: add-labels, labels: {team: platform}}\n  - ${file}\n  - deny-public-ports\n`;
-    const state = await admittedDesiredState(snapshotOf({ 'config.yaml': config, 'clusters/a.yaml': nodeCluster('a', '["+tcp:22"]') }), renderer);
+    const state = await admittedDesiredState(snapshotOf({ 'clusters/a.yaml': nodeCluster('a', '["+tcp:22"]') }), renderer, admin(config));
     assert.deepEqual(state.violations, [], 'deny-public-ports ran after the module made 22 private');
     assert.equal(state.clusters[0]!.ports[0]!.exposure, 'private');
     assert.equal(state.resources[0]!.body.exposure, 'private');
@@ -46,7 +50,7 @@ describe('custom module policies', () => {
   it('a module without validateAndMutate, or missing, is a problem that fails closed', async () => {
     const file = join(dir, 'empty.mjs');
     writeFileSync(file, 'export const nothing = 1;\n');
-    const state = await admittedDesiredState(snapshotOf({ 'config.yaml': `admin_policy: [${file}, ${join(dir, 'gone.mjs')}]\n`, 'clusters/a.yaml': nodeCluster('a', '[80]') }), renderer);
+    const state = await admittedDesiredState(snapshotOf({ 'clusters/a.yaml': nodeCluster('a', '[80]') }), renderer, admin(`admin_policy: [${file}, ${join(dir, 'gone.mjs')}]\n`));
     assert.deepEqual(state.problems.map((p) => p.message.replaceAll(dir, 'DIR')), [
       'admin policy DIR/empty.mjs: it does not export a function validateAndMutate(request, settings)',
       'admin policy DIR/gone.mjs: module DIR/gone.mjs cannot be read: no such file, or not readable by the agent',
@@ -59,10 +63,10 @@ describe('custom module policies', () => {
 describe('policy modules named as packages', () => {
   it('are resolved as portcullis resolves its dependencies: a missing one, and one without the function, are problems', async () => {
     const config = 'admin_policy:\n  - {module: portcullis-no-such-policy}\n  - {module: yaml}\n';
-    const state = await admittedDesiredState(snapshotOf({ 'config.yaml': config, 'clusters/a.yaml': nodeCluster('a', '[80]') }), renderer);
+    const state = await admittedDesiredState(snapshotOf({ 'clusters/a.yaml': nodeCluster('a', '[80]') }), renderer, admin(config));
     assert.deepEqual(state.problems.map(problemLine), [
-      "config.yaml:2:5: admin policy portcullis-no-such-policy: package 'portcullis-no-such-policy' is not installed where portcullis can import it (npm install it next to portcullis)",
-      'config.yaml:3:5: admin policy yaml: it does not export a function validateAndMutate(request, settings)',
+      `${ADMIN_FILE}:2:5: admin policy portcullis-no-such-policy: package 'portcullis-no-such-policy' is not installed where portcullis can import it (npm install it next to portcullis)`,
+      `${ADMIN_FILE}:3:5: admin policy yaml: it does not export a function validateAndMutate(request, settings)`,
     ]);
   });
 });
@@ -78,14 +82,15 @@ describe('the trusted-path rule: policy files inside the config repo', () => {
     'clusters/a.yaml': nodeCluster('a', '[80]'),
   });
 
-  it('is refused without --allow-repo-policies, by relative or absolute path', async () => {
+  it('is refused without --allow-repo-policies, by relative path from the repo or absolute path from the admin', async () => {
     const snapshot = await readRevision((await locateGit(repo.dir))!, commit);
     const state = await admittedDesiredState(snapshot, renderer, { repoDir: repo.dir });
     assert.equal(state.problems.length, 1);
     assert.match(problemLine(state.problems[0]!), /^config\.yaml:2:5: admin policy \.\/policies\/gate\.mjs: module policies\/gate\.mjs is inside the config repo, and policies there are refused.*--allow-repo-policies$/);
     assert.deepEqual(state.clusters, []);
-    const absolute = { ...snapshot, files: new Map([...snapshot.files, ['config.yaml', `admin_policy: ${join(repo.dir, 'policies/gate.mjs')}\n`]]) };
-    const again = await admittedDesiredState(absolute, renderer, { repoDir: repo.dir });
+    // Named by the admin by absolute path, it is still a file anyone who can commit may change.
+    const withoutRepoPolicy = { ...snapshot, files: new Map([...snapshot.files].filter(([f]) => f !== 'config.yaml')) };
+    const again = await admittedDesiredState(withoutRepoPolicy, renderer, { repoDir: repo.dir, ...admin(`admin_policy: ${join(repo.dir, 'policies/gate.mjs')}\n`) });
     assert.match(again.problems[0]!.message, /is inside the config repo/);
   });
 
