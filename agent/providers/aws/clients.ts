@@ -1,4 +1,5 @@
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
+import { proxyAgents } from '../proxy.js';
 
 // One pair of EC2 clients per region, made on first use and kept. Reads retry inside the SDK (observe is not
 // retried by the engine, and reads are idempotent); writes are tried once, because the engine retries the
@@ -13,6 +14,8 @@ export interface ClientOptions {
   readAttempts: number;
   /** Time allowed for one HTTP request before it counts as failed (transient). */
   requestTimeoutMs: number;
+  /** Where HTTP(S)_PROXY and NO_PROXY are read. */
+  env?: Record<string, string | undefined>;
 }
 
 export class Ec2Clients {
@@ -34,7 +37,13 @@ export class Ec2Clients {
       const base: EC2ClientConfig = {
         region,
         // Without throwOnRequestTimeout the SDK only warns about a request that outlasts its timeout, and waits on.
-        requestHandler: { requestTimeout: this.options.requestTimeoutMs, throwOnRequestTimeout: true, connectionTimeout: Math.min(this.options.requestTimeoutMs, 5_000) },
+        requestHandler: {
+          requestTimeout: this.options.requestTimeoutMs,
+          throwOnRequestTimeout: true,
+          connectionTimeout: Math.min(this.options.requestTimeoutMs, 5_000),
+          // The SDK reads no proxy variables itself: air-gapped clusters reach EC2 through HTTPS_PROXY.
+          ...proxyAgents(new URL(this.options.endpoint ?? `https://ec2.${region}.amazonaws.com`), this.options.env),
+        },
         ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
         ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
       };

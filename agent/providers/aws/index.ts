@@ -58,6 +58,7 @@ export class AwsProvider implements Provider {
       ...(options.credentials ? { credentials: options.credentials } : {}),
       readAttempts: options.readAttempts ?? 4,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      env,
     });
     for (const region of options.regions ?? []) this.regions.add(region);
     this.discovered = options.discoverRegions === false;
