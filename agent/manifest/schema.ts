@@ -44,7 +44,9 @@ export function checkSchema(name: SchemaName, doc: YamlDoc, cluster?: string): P
 
 /** ajv reports both a failed `if/then` and the `required` inside it, and every branch of an `anyOf`: keep what helps. */
 function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
-  const kept = errors.filter((e) => e.keyword !== 'if');
+  // An error inside `propertyNames` (ajv marks it with the key) repeats the `propertyNames` one after it,
+  // which names the key at the key's own position: keep that one, with the hint.
+  const kept = errors.filter((e) => e.keyword !== 'if' && (e as { propertyName?: string }).propertyName === undefined);
   const anyOfPaths = new Set(kept.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   return kept.filter((e) => !(anyOfPaths.has(e.instancePath) && e.schemaPath.includes('/anyOf/')));
 }
@@ -87,7 +89,8 @@ function toProblem(error: ErrorObject, doc: YamlDoc, cluster: string | undefined
     case 'propertyNames': {
       const key = String(params.propertyName);
       at = doc.locateKey([...path, key]);
-      message = `${where} has an invalid key ${quote(key)}`;
+      const keyHint = (error.parentSchema as { propertyNames?: { 'x-hint'?: string } } | undefined)?.propertyNames?.['x-hint'];
+      message = `${where} has an invalid key ${quote(key)}${keyHint ? `: expected ${keyHint}` : ''}`;
       break;
     }
     case 'pattern':

@@ -72,7 +72,7 @@ const settingsOf = (either: Either) =>
       fc.record(
         {
           ports: either(fc.constantFrom('loadbalancer', 'ingress', 'podip')),
-          custom_metadata: either(fc.record({ labels: either(labelMap), annotations: either(fc.dictionary(fc.oneof(label, hostileString), hostileString, { maxKeys: 3 })) }, { requiredKeys: [] })),
+          custom_metadata: either(fc.record({ labels: either(labelMap), annotations: either(fc.dictionary(label, hostileString, { maxKeys: 3 })) }, { requiredKeys: [] })),
           allowed_contexts: either(fc.constantFrom(['prod'], ['prod', 'dev'])),
           ingress: either(fc.record({ class: either(label), host: either(fc.domain()), tls: either(fc.boolean()) }, { requiredKeys: [] })),
         },

@@ -91,7 +91,7 @@ const SETTINGS: Record<string, unknown> = {
     allowed_contexts: ['ctx-prod-1'],
     ingress: { class: 'class-one', host: 'host-one.example.com', tls: true },
   },
-  aws: { vpc_name: 'vpc-set-1', security_group_name: 'sg-set-1', use_internal_ips: false },
+  aws: { vpc_name: 'vpc-set-1', security_group_name: 'set-1-group', use_internal_ips: false },
   gcp: { vpc_name: 'vpc-gcp-set' },
   node: { port_range: '20000-21000', public_address: 'pub-one.example.com', backend: 'userspace' },
 };
