@@ -1,4 +1,5 @@
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Problem, Snapshot } from '../model.js';
 
@@ -6,6 +7,7 @@ import type { Problem, Snapshot } from '../model.js';
 export const MAX_FILE_BYTES = 1024 * 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const READ_CONCURRENCY = 32;
 
 export function fileProblem(file: string, code: 'FILE_UNREADABLE' | 'FILE_TOO_LARGE', message: string): Problem {
   return { code, severity: 'error', message, at: { file, line: 1, col: 1 } };
@@ -29,25 +31,33 @@ export async function readDirectory(dir: string): Promise<Snapshot> {
   const files = new Map<string, string>();
   const problems: Problem[] = [];
 
-  const readOne = async (abs: string, rel: string): Promise<void> => {
-    const info = await lstat(abs);
+  // Each file's outcome, in walk order: reads run concurrently, results keep a stable order.
+  type Outcome = { rel: string; text: string } | Problem | undefined;
+  const readOne = async (abs: string, rel: string, known?: Dirent): Promise<Outcome> => {
+    const info = known ?? (await lstat(abs));
     let target = abs;
+    let regular = info.isFile();
     if (info.isSymbolicLink()) {
       const real = await realpath(abs).catch(() => undefined);
       if (real === undefined || (real !== root && !real.startsWith(root + sep))) {
-        problems.push(fileProblem(rel, 'FILE_UNREADABLE', 'symbolic link points outside the config repo (or nowhere): it is not followed; commit the file itself'));
-        return;
+        return fileProblem(rel, 'FILE_UNREADABLE', 'symbolic link points outside the config repo (or nowhere): it is not followed; commit the file itself');
       }
       target = real;
+      regular = (await stat(target)).isFile();
     }
-    const targetInfo = await stat(target);
-    // A FIFO would block the read forever, a device could be endless, a directory cannot be read: only files are.
-    if (!targetInfo.isFile()) return void problems.push(fileProblem(rel, 'FILE_UNREADABLE', 'not a regular file (a directory, FIFO, socket or device): only files are read; replace it with the file itself'));
-    if (targetInfo.size > MAX_FILE_BYTES) return void problems.push(tooLarge(rel, targetInfo.size));
-    const text = decode(rel, await readFile(target));
-    if (typeof text === 'string') files.set(rel, text);
-    else problems.push(text);
+    // A FIFO would block even the open forever, a device could be endless, a directory cannot be read: only files are.
+    if (!regular) return fileProblem(rel, 'FILE_UNREADABLE', 'not a regular file (a directory, FIFO, socket or device): only files are read; replace it with the file itself');
+    const handle = await open(target, 'r');
+    try {
+      const size = (await handle.stat()).size;
+      if (size > MAX_FILE_BYTES) return tooLarge(rel, size);
+      const text = decode(rel, await handle.readFile());
+      return typeof text === 'string' ? { rel, text } : text;
+    } finally {
+      await handle.close();
+    }
   };
+  const pending: (() => Promise<Outcome>)[] = [];
 
   const walk = async (absDir: string): Promise<void> => {
     const entries = await readdir(absDir, { withFileTypes: true });
@@ -57,18 +67,26 @@ export async function readDirectory(dir: string): Promise<Snapshot> {
       const rel = relative(root, abs).split(sep).join('/');
       // Symlinked directories are not followed: they are how a repo reaches outside itself, and how loops start.
       if (entry.isDirectory()) await walk(abs);
-      else if (/\.ya?ml$/.test(entry.name)) await readOne(abs, rel);
+      else if (/\.ya?ml$/.test(entry.name)) pending.push(() => readOne(abs, rel, entry));
       else if (entry.isSymbolicLink() && (await stat(abs).then((s) => s.isDirectory(), () => false))) {
-        problems.push(fileProblem(rel, 'FILE_UNREADABLE', 'symbolic link to a directory: it is not followed, so its manifests are not read; move them into the config repo'));
+        pending.push(async () => fileProblem(rel, 'FILE_UNREADABLE', 'symbolic link to a directory: it is not followed, so its manifests are not read; move them into the config repo'));
       }
     }
   };
 
-  if (await exists(join(root, 'config.yaml'))) await readOne(join(root, 'config.yaml'), 'config.yaml');
+  if (await exists(join(root, 'config.yaml'))) pending.push(() => readOne(join(root, 'config.yaml'), 'config.yaml'));
   if (await exists(join(root, 'clusters'))) {
     const info = await lstat(join(root, 'clusters'));
     if (info.isDirectory()) await walk(join(root, 'clusters'));
     else problems.push(fileProblem('clusters', 'FILE_UNREADABLE', 'clusters must be a directory inside the config repo'));
+  }
+  // One file at a time leaves the process idle between reads (a third of a 10,000-cluster load): read 32 at once.
+  const outcomes: Outcome[] = [];
+  for (let i = 0; i < pending.length; i += READ_CONCURRENCY) outcomes.push(...(await Promise.all(pending.slice(i, i + READ_CONCURRENCY).map((read) => read()))));
+  for (const outcome of outcomes) {
+    if (outcome === undefined) continue;
+    if ('rel' in outcome) files.set(outcome.rel, outcome.text);
+    else problems.push(outcome);
   }
   return { revision: 'working-tree', files, problems };
 }
