@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { problemJson } from '../engine/plan-json.js';
+import { violationJson } from '../policy/format.js';
 import type { Reconciler } from '../engine/pass.js';
 import type { Trigger } from '../engine/scheduler.js';
 import type { Metrics } from '../metrics.js';
@@ -66,6 +67,8 @@ export function createAgentServer(deps: ServerDeps): Server {
           lastError: report?.message ?? deps.reconciler.status.find((c) => c.lastError)?.lastError ?? null,
           clusters: deps.reconciler.status,
           problems: (report?.problems ?? []).map(problemJson),
+          // What the last live audit (--audit-interval) found in what the providers hold; null before one ran.
+          audit: deps.reconciler.audited?.map(violationJson) ?? null,
         };
         send(res, 200, redactSecrets(`${JSON.stringify(body, null, 2)}\n`, secrets), 'application/json');
       },

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { createMetrics } from '../../agent/metrics.js';
+import { createAgentServer } from '../../agent/server/http.js';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +100,15 @@ describe('portcullis audit', () => {
         '[max-ports/too-many-ports] cluster web opens 2 ports, more than the 1 allowed per cluster: narrow its ranges, or split it (kubernetes/web/Service/web)',
       ]);
       assert.deepEqual(reconciler.audited, report.audit);
+      // And /api/status shows what the audit found.
+      const server = createAgentServer({ reconciler, metrics: createMetrics(() => reconciler), trigger: () => {} });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const status = (await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/status`)).json()) as { audit: { policy: string; rule: string }[] };
+        assert.deepEqual(status.audit.map((v) => `${v.policy}/${v.rule}`), ['deny-public-ports/public-port', 'max-ports/too-many-ports']);
+      } finally {
+        server.close();
+      }
       const ports = ((fake.get('Service', 'ml', 'web')!.spec as JsonObject).ports as JsonObject[]).map((p) => p.port);
       assert.deepEqual(ports, [443], 'the pass sets the Service back to what Git says');
     } finally {
