@@ -9,6 +9,7 @@ import type { Cloud, NodeBackend } from '../model.js';
 import { createAgentServer, listen } from '../server/http.js';
 import { readSecret } from '../server/secrets.js';
 import { readAdminSettings, UsageError, type Io, type RepoOptions } from './io.js';
+import { statusTable } from './status.js';
 
 export interface AgentCommandOptions extends RepoOptions {
   branch?: string;
@@ -95,7 +96,15 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
   let election: LeaderElection | undefined;
   const canWrite = options.leaderElect ? () => election?.isLeader() ?? false : undefined;
   const agent = await createAgent({ ...(await agentOptions(options, log)), onDrift, ...(canWrite ? { canWrite } : {}) });
-  const scheduler = new PassScheduler(async (triggers) => void (await agent.pass(triggers)));
+  let shown = false;
+  const scheduler = new PassScheduler(async (triggers) => {
+    await agent.pass(triggers);
+    // Once, for the person who just started it: where each port can be reached now.
+    if (!shown && agent.reconciler.status.length > 0) {
+      shown = true;
+      io.err(`\n${statusTable(agent.reconciler.status, true)}\n`);
+    }
+  });
   trigger = (t: Trigger) => void scheduler.request(t);
   if (options.leaderElect) {
     // Loaded only when asked for: the Kubernetes client takes seconds to import.
