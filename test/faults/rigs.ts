@@ -5,7 +5,6 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { Reconciler } from '../../agent/engine/pass.js';
 import { KubernetesProvider } from '../../agent/providers/kubernetes/index.js';
 import { NodeProvider } from '../../agent/providers/node/index.js';
@@ -15,7 +14,8 @@ import { startComputeFake, type ComputeFake } from '../fakes/compute/server.js';
 import { startKubeApiserver, type FakeKube, type JsonObject } from '../fakes/kube-apiserver/index.js';
 import { fastConverge, nodeManifest, silentLog, type MemoryRepo } from '../helpers/agent-fixture.js';
 import { ADDRESSES, createTopology, type Topology } from '../helpers/netns.js';
-import { awsManifest, awsProvider, makeVpc, ruleLines, runInstances, SETTINGS as AWS_SETTINGS, startWorld, type World } from '../providers/aws/world.js';
+import { awsManifest, awsProvider, makeVpc, runInstances, SETTINGS as AWS_SETTINGS, startWorld, type World } from '../providers/aws/world.js';
+import { awsInventory, kubernetesInventory } from './inventory.js';
 import { gcpManifest, gcpProvider } from '../providers/gcp/helpers.js';
 
 /** throttle: 429 / RequestLimitExceeded; error: a 5xx; timeout: no answer before the client's deadline (the request still takes effect later); lost: carried out, answered with a 5xx. */
@@ -94,20 +94,13 @@ export function kubernetesRig(): Rig {
       else fake.clearFaults();
     },
     clearFaults: () => fake.clearFaults(),
-    async inventory() {
-      return (['Service', 'Ingress'] as const).flatMap((kind) =>
-        fake.list(kind, 'ml').map((o) => {
-          const spec = o.spec as JsonObject;
-          const ports = ((spec.ports as JsonObject[] | undefined) ?? []).map((p) => `${p.protocol}/${p.port}`).join(',');
-          return `${kind}/${(o.metadata as JsonObject).name} ${ports}`;
-        }),
-      );
-    },
+    inventory: async () => kubernetesInventory(fake, 'ml'),
   };
 }
 
 export function awsRig(): Rig {
   let world: World;
+  let instances: string[] = [];
   return {
     name: 'aws',
     kinds: ['throttle', 'error', 'timeout'],
@@ -122,7 +115,8 @@ export function awsRig(): Rig {
       await world.moto.reset();
       world.proxy.clear();
       const vpc = await makeVpc(world, 'shared');
-      for (const name of clusters) await runInstances(world, vpc, 1, { Name: name });
+      instances = [];
+      for (const name of clusters) instances.push(...(await runInstances(world, vpc, 1, { Name: name })));
     },
     manifest: (name, ports) => awsManifest(name, { vpc: 'shared', instance_tags: { Name: name } }, ports),
     reconciler: (repo) =>
@@ -138,16 +132,7 @@ export function awsRig(): Rig {
       else world.proxy.clear();
     },
     clearFaults: () => world.proxy.clear(),
-    async inventory() {
-      const groups = (await world.admin().send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
-      const lines: string[] = [];
-      for (const g of groups) {
-        if (g.GroupName === 'default') continue;
-        const tags = (g.Tags ?? []).map((t) => `${t.Key}=${t.Value}`).sort().join(',');
-        lines.push(`group ${g.GroupName} [${tags}]`, ...(await ruleLines(world, g.GroupId!)).map((r) => `  ${g.GroupName}: ${r}`));
-      }
-      return lines;
-    },
+    inventory: () => awsInventory(world, instances),
   };
 }
 

@@ -14,7 +14,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { Reconciler } from '../../agent/engine/pass.js';
 import type { Provider } from '../../agent/providers/provider.js';
 import { KubernetesProvider } from '../../agent/providers/kubernetes/index.js';
@@ -22,7 +21,8 @@ import { createRenderer } from '../../agent/render/index.js';
 import { WRITE_ACTIONS } from '../fakes/ec2-proxy.js';
 import { startKubeApiserver, type FakeKube, type JsonObject } from '../fakes/kube-apiserver/index.js';
 import { fastConverge, MemoryRepo, silentLog } from '../helpers/agent-fixture.js';
-import { awsManifest, awsProvider, credentials, instanceGroups, makeVpc, ruleLines, runInstances, SETTINGS as AWS_SETTINGS, startWorld, type World } from '../providers/aws/world.js';
+import { awsManifest, awsProvider, credentials, makeVpc, runInstances, SETTINGS as AWS_SETTINGS, startWorld, type World } from '../providers/aws/world.js';
+import { awsInventory, kubernetesInventory } from './inventory.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -70,16 +70,7 @@ function kubernetesTarget(dir: string): Target {
     onWrite(listener) {
       fake.onRequest = listener && ((r) => r.method !== 'GET' && listener());
     },
-    async inventory() {
-      return (['Service', 'Ingress'] as const).flatMap((kind) =>
-        fake.list(kind, 'ml').map((o) => {
-          const spec = o.spec as JsonObject;
-          const ports = ((spec.ports as JsonObject[] | undefined) ?? []).map((p) => p.port).join(',');
-          const paths = ((spec.rules as JsonObject[] | undefined) ?? []).flatMap((r) => ((r.http as JsonObject).paths as JsonObject[]).map((p) => p.path)).join(',');
-          return `${kind}/${(o.metadata as JsonObject).name} ${ports}${paths}`;
-        }),
-      );
-    },
+    inventory: async () => kubernetesInventory(fake, 'ml'),
   };
 }
 
@@ -108,19 +99,7 @@ function awsTarget(): Target {
     onWrite(listener) {
       world.proxy.onRequest = listener && ((r) => (WRITE_ACTIONS as readonly string[]).includes(r.action) && listener());
     },
-    async inventory() {
-      const lines: string[] = [];
-      const groups = (await world.admin().send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
-      const names = new Map(groups.map((g) => [g.GroupId!, g.GroupName!]));
-      for (const g of groups) {
-        if (g.GroupName === 'default') continue;
-        const tags = (g.Tags ?? []).map((t) => `${t.Key}=${t.Value}`).sort().join(',');
-        lines.push(`group ${g.GroupName} [${tags}]`, ...(await ruleLines(world, g.GroupId!)).map((r) => `  ${g.GroupName}: ${r}`));
-      }
-      // Which of our groups each instance wears: an attachment lost to a kill would show here.
-      for (const [id, wearing] of await instanceGroups(world, instances)) lines.push(`instance ${instances.indexOf(id)} wears ${wearing.map((g) => names.get(g)).filter((n) => n !== 'default').sort().join(',')}`);
-      return lines;
-    },
+    inventory: () => awsInventory(world, instances),
   };
 }
 

@@ -70,7 +70,7 @@ describe('webhook endpoints', () => {
 
   it('GitHub: no signature, a wrong one, or one for other bytes is 401 and starts nothing', async () => {
     const body = push('refs/heads/main');
-    for (const headers of [{}, { 'x-hub-signature-256': sign(body, 'guess') }, { 'x-hub-signature-256': sign(push('refs/heads/other')) }, { 'x-hub-signature-256': 'sha256=zz' }]) {
+    for (const headers of [{} as Record<string, string>, { 'x-hub-signature-256': sign(body, 'guess') }, { 'x-hub-signature-256': sign(push('refs/heads/other')) }, { 'x-hub-signature-256': 'sha256=zz' }]) {
       const res = await github(body, headers);
       assert.equal(res.status, 401, JSON.stringify(headers));
       assert.match(JSON.parse(res.text).error, /X-Hub-Signature-256/);
