@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { desiredState } from '../../agent/engine/desired.js';
@@ -152,13 +152,14 @@ describe('fuzz: settings never crash the pipeline, and their problems point into
     }
   });
 
-  it(`structured config.yaml with hostile values, next to valid manifests: broken settings change nothing (${RUNS} repos)`, async (t) => {
+  /** Each generated value as config.yaml beside valid manifests: whatever it is, no port may close. Returns how many loaded. */
+  async function settingsBesideManifests(t: TestContext, generator: fc.Arbitrary<unknown>): Promise<{ loaded: number; tried: number }> {
     const tally = new Tally();
     let loaded = 0;
     try {
       await fc.assert(
         fc.asyncProperty(
-          settings,
+          generator,
           tally.count(async (value) => {
             const head = await runCase(tally, { ...MANIFESTS, 'config.yaml': stringify(value) });
             if (head.settingsOk) loaded++;
@@ -171,29 +172,17 @@ describe('fuzz: settings never crash the pipeline, and their problems point into
       tally.report(t);
       t.diagnostic(`${loaded} of them loaded as valid settings`);
     }
+    return { loaded, tried: tally.tried };
+  }
+
+  it(`structured config.yaml with hostile values, next to valid manifests: broken settings change nothing (${RUNS} repos)`, async (t) => {
+    await settingsBesideManifests(t, settings);
   });
 
   it(`valid settings of every key, next to valid manifests: they load, and never close a port (${RUNS} repos)`, async (t) => {
-    const tally = new Tally();
-    let loaded = 0;
-    try {
-      await fc.assert(
-        fc.asyncProperty(
-          validSettings,
-          tally.count(async (value) => {
-            const head = await runCase(tally, { ...MANIFESTS, 'config.yaml': stringify(value) });
-            if (head.settingsOk) loaded++;
-            assertSafeAfterSettingsEdit(head, ['config.yaml']);
-          }),
-        ),
-        fcOptions(),
-      );
-      // The generator is meant to make valid settings: if most fail, it tests the error path only.
-      assert.ok(loaded >= tally.tried * 0.9, `${loaded} of ${tally.tried} valid settings loaded`);
-    } finally {
-      tally.report(t);
-      t.diagnostic(`${loaded} of them loaded as valid settings`);
-    }
+    const { loaded, tried } = await settingsBesideManifests(t, validSettings);
+    // The generator is meant to make valid settings: if most fail, it tests the error path only.
+    assert.ok(loaded >= tried * 0.9, `${loaded} of ${tried} valid settings loaded`);
   });
 
   it(`arbitrary text as config.yaml and as the admin's --config file (${RUNS} repos)`, async (t) => {
